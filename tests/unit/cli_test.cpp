@@ -59,7 +59,7 @@ TEST_CASE("each executable rejects an unknown option clearly", "[cli]") {
 }
 
 TEST_CASE("ikemectl decode prints the strongSwan capture with IKE-ME names", "[cli]") {
-  std::string pcap = std::string(IKEME_SHARED_DIR) + "/vectors/strongswan-p2p/public.pcap";
+  std::string pcap = std::string(IKEME_TEST_DATA_DIR) + "/strongswan-p2p/public.pcap";
   Run r = run(std::string(IKEME_CTL_PATH) + " decode " + pcap);
   REQUIRE(r.exit_code == 0);
   CHECK(r.output.find("  0.000000 192.0.2.2[1210] -> 192.0.2.100[500]  IKE_SA_INIT request 0 [ SA "

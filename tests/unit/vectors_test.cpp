@@ -19,7 +19,7 @@ using namespace ikeme;
 
 namespace {
 
-const std::string kVectors = std::string(IKEME_SHARED_DIR) + "/vectors/strongswan-p2p/";
+const std::string kVectors = std::string(IKEME_TEST_DATA_DIR) + "/strongswan-p2p/";
 
 // host -> summaries of every message it logged as "generating ..."
 std::multimap<std::string, std::string> generated_by_host() {

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, unit tests (ctest), the same tests under ASan+UBSan, and every
+# fuzz target for FUZZ_SECONDS (default 60) seeded from the capture vectors.
+# Exits non-zero if any stage fails; prints a closing "N passed, N failed" line over the stages.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+jobs=$(nproc)
+passed=0
+failed=0
+failed_names=()
+
+stage() {
+  local name=$1
+  shift
+  echo
+  echo "===== stage: $name"
+  local start=$SECONDS
+  if "$@"; then
+    echo "===== stage $name passed ($((SECONDS - start)) s)"
+    passed=$((passed + 1))
+  else
+    echo "===== stage $name FAILED ($((SECONDS - start)) s)"
+    failed=$((failed + 1))
+    failed_names+=("$name")
+  fi
+}
+
+check_format() {
+  local files
+  files=$(git ls-files '*.cpp' '*.hpp' 2>/dev/null || find ike ice esp-kernel config mediator peer tests -name '*.[ch]pp')
+  # shellcheck disable=SC2086
+  clang-format --dry-run --Werror $files
+}
+
+unit_tests() {
+  scripts/build.sh release && ctest --test-dir build/release --output-on-failure -j "$jobs"
+}
+
+sanitizer_tests() {
+  scripts/build.sh asan &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      ctest --test-dir build/asan --output-on-failure -j "$jobs"
+}
+
+fuzz() {
+  scripts/build.sh fuzz || return 1
+  local seeds=build/fuzz/seeds
+  rm -rf "$seeds"
+  build/release/tests/extract_seeds tests/data/strongswan-p2p/public.pcap "$seeds" || return 1
+  local target corpus rc=0
+  for target in message me_endpoint; do
+    corpus=build/fuzz/corpus/$target
+    mkdir -p "$corpus" build/fuzz/artifacts
+    echo "-- fuzz_$target for ${FUZZ_SECONDS}s"
+    if ! build/fuzz/tests/fuzz/fuzz_$target -max_total_time="$FUZZ_SECONDS" -timeout=10 \
+      -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/ \
+      "$corpus" "$seeds/$target" >build/fuzz/fuzz_$target.log 2>&1; then
+      echo "fuzz_$target found a failure; see build/fuzz/fuzz_$target.log and build/fuzz/artifacts/"
+      tail -n 40 build/fuzz/fuzz_$target.log
+      rc=1
+    else
+      grep -E "^stat::number_of_executed_units|^Done" build/fuzz/fuzz_$target.log
+    fi
+  done
+  return $rc
+}
+
+stage install-deps scripts/install-deps.sh
+stage format check_format
+stage unit-tests unit_tests
+stage sanitizer-tests sanitizer_tests
+stage fuzz fuzz
+
+echo
+if ((failed > 0)); then echo "failed stages: ${failed_names[*]}"; fi
+echo "stages: $passed passed, $failed failed"
+((failed == 0))
