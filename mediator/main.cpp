@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ikeme-mediator: unexpected argument '%s'\n%s", argv[optind], kUsage);
     return 2;
   }
-  std::fprintf(stderr,
-               "ikeme-mediator: this build has no IKE runtime yet; only --help and --version work\n");
+  std::fprintf(
+      stderr,
+      "ikeme-mediator: this build has no IKE runtime yet; only --help and --version work\n");
   return 1;
 }

@@ -8,10 +8,10 @@ namespace ikeme::ctl {
 namespace {
 
 // Link-layer types we can strip (values from pcap/dlt.h and the tcpdump link-type registry).
-constexpr int kLinkNull = 0;           // BSD loopback: 4-byte host-order family
+constexpr int kLinkNull = 0;  // BSD loopback: 4-byte host-order family
 constexpr int kLinkEthernet = 1;
-constexpr int kLinkRaw = 101;          // LINKTYPE_RAW
-constexpr int kLinkRawDlt = 12;        // DLT_RAW on some platforms
+constexpr int kLinkRaw = 101;    // LINKTYPE_RAW
+constexpr int kLinkRawDlt = 12;  // DLT_RAW on some platforms
 constexpr int kLinkLinuxSll = 113;
 constexpr int kLinkLinuxSll2 = 276;
 constexpr int kLinkIpv4 = 228;

@@ -14,8 +14,8 @@
 namespace ikeme::ctl {
 
 struct UdpDatagram {
-  size_t frame = 0;       // 1-based frame number in the capture
-  int64_t time_ns = 0;    // capture timestamp, nanoseconds since the epoch
+  size_t frame = 0;     // 1-based frame number in the capture
+  int64_t time_ns = 0;  // capture timestamp, nanoseconds since the epoch
   IpAddress src;
   IpAddress dst;
   uint16_t src_port = 0;

@@ -4,6 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -14,6 +18,7 @@
 #include "ike/codec/summary.hpp"
 #include "peer/ctl/capture.hpp"
 #include "peer/ctl/datagram_decoder.hpp"
+#include "peer/ctl/ike_keys.hpp"
 
 using namespace ikeme;
 
@@ -41,7 +46,9 @@ std::string host_of(const IpAddress& a) {
   return it == kHosts.end() ? "?" : it->second;
 }
 
-bool encrypted(const ike::Message& m) { return m.find(ike::PayloadType::SK) != nullptr; }
+bool encrypted(const ike::Message& m) {
+  return m.find(ike::PayloadType::SK) != nullptr;
+}
 
 }  // namespace
 
@@ -61,8 +68,10 @@ TEST_CASE("every datagram of the strongSwan capture is recognised and decodes", 
     if (x.kind != ctl::DecodedDatagram::Kind::Ike) continue;
     ++ike;
     CHECK(x.details.size() == x.message->notifies(ike::NotifyType::ME_ENDPOINT).size());
-    if (x.message->find(ike::PayloadType::SKF)) ++fragments;
-    else if (!encrypted(*x.message)) ++cleartext;
+    if (x.message->find(ike::PayloadType::SKF))
+      ++fragments;
+    else if (!encrypted(*x.message))
+      ++cleartext;
     if (x.message->header.exchange == ike::ExchangeType::ME_CONNECT) ++me_connect;
   }
   CHECK(ike == 33);
@@ -115,4 +124,77 @@ TEST_CASE("every IKE message of the capture re-encodes byte for byte", "[vectors
     ++checked;
   }
   CHECK(checked == 33);
+}
+
+TEST_CASE("with the capture's keys every encrypted message decrypts to what strongSwan logged",
+          "[vectors][crypto]") {
+  auto logged = generated_by_host();
+  auto keys = ctl::load_ike_keys(kVectors + "ike-keys.csv");
+  REQUIRE(keys.ok());
+  CHECK(keys->size() == 3);
+  auto cap = ctl::read_capture(kVectors + "public.pcap");
+  REQUIRE(cap.ok());
+  ctl::DatagramDecoder decoder(&*keys);
+  int decrypted = 0, reassembled = 0, waiting = 0;
+  for (const auto& d : cap->datagrams) {
+    auto x = decoder.decode(d);
+    if (x.kind != ctl::DecodedDatagram::Kind::Ike) continue;
+    bool protected_message =
+        x.message->find(ike::PayloadType::SK) || x.message->find(ike::PayloadType::SKF);
+    if (!protected_message) continue;
+    INFO("frame " << d.frame << ": " << x.decrypt_error);
+    CHECK(x.decrypt_error.empty());
+    if (!x.inner) {
+      ++waiting;  // a first fragment: the message completes with the next one
+      continue;
+    }
+    std::string summary = ike::summarize(ike::Message{x.message->header, *x.inner});
+    std::string host = host_of(d.src);
+    auto [lo, hi] = logged.equal_range(host);
+    bool found = false;
+    for (auto it = lo; it != hi; ++it) found = found || it->second == summary;
+    INFO(summary);
+    CHECK(found);
+    ++(x.reassembled_from ? reassembled : decrypted);
+  }
+  CHECK(decrypted == 14);   // 2 IKE_AUTH requests, 8 ME_CONNECT, 4 INFORMATIONAL
+  CHECK(reassembled == 4);  // 2 mediation IKE_AUTH responses, the direct IKE_AUTH both ways
+  CHECK(waiting == 4);
+}
+
+TEST_CASE("a wrong integrity key is detected, not decrypted into garbage", "[vectors][crypto]") {
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("ikeme-keys-" + std::to_string(getpid()) + ".csv"))
+          .string();
+  {
+    std::ifstream in(kVectors + "ike-keys.csv");
+    std::ofstream out(path);
+    std::string line;
+    while (std::getline(in, line)) {
+      // Flip one hex digit of the last key field (SK_ar) on every line.
+      auto pos = line.rfind(",\"HMAC");
+      if (pos != std::string::npos && pos > 0) line[pos - 1] = line[pos - 1] == '0' ? '1' : '0';
+      out << line << "\n";
+    }
+  }
+  auto keys = ctl::load_ike_keys(path);
+  std::remove(path.c_str());
+  REQUIRE(keys.ok());
+  auto cap = ctl::read_capture(kVectors + "public.pcap");
+  REQUIRE(cap.ok());
+  ctl::DatagramDecoder decoder(&*keys);
+  int failed = 0, opened = 0;
+  for (const auto& d : cap->datagrams) {
+    auto x = decoder.decode(d);
+    if (x.kind != ctl::DecodedDatagram::Kind::Ike) continue;
+    if (!x.message->find(ike::PayloadType::SK) && !x.message->find(ike::PayloadType::SKF)) continue;
+    if (x.message->header.initiator()) {
+      opened += x.decrypt_error.empty();  // SK_ai is intact
+    } else {
+      CHECK(x.decrypt_error.find("integrity check failed") != std::string::npos);
+      ++failed;
+    }
+  }
+  CHECK(failed == 12);  // responder-sent messages and fragments
+  CHECK(opened == 10);
 }
