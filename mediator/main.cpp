@@ -38,7 +38,12 @@ int main(int argc, char** argv) {
         std::printf("ikeme-mediator %s\n", ikeme::kVersion);
         return 0;
       default:
-        std::fprintf(stderr, "ikeme-mediator: unknown option '%s'\n%s", argv[optind - 1], kUsage);
+        if (optopt) {
+          std::fprintf(stderr, "%s: unknown option '-%c'\n%s", "ikeme-mediator", optopt, kUsage);
+        } else {
+          std::fprintf(stderr, "%s: unknown option '%s'\n%s", "ikeme-mediator", argv[optind - 1],
+                       kUsage);
+        }
         return 2;
     }
   }

@@ -17,26 +17,29 @@ std::string lookup(std::initializer_list<Named> table, uint16_t value) {
   return std::to_string(value);
 }
 
-#define E(enum_type, id) Named{static_cast<uint16_t>(enum_type::id), #id}
+#define E(enum_type, id)                      \
+  Named {                                     \
+    static_cast<uint16_t>(enum_type::id), #id \
+  }
 
 }  // namespace
 
 std::string name(ExchangeType v) {
-  return lookup({E(ExchangeType, IKE_SA_INIT), E(ExchangeType, IKE_AUTH),
-                 E(ExchangeType, CREATE_CHILD_SA), E(ExchangeType, INFORMATIONAL),
-                 E(ExchangeType, IKE_SESSION_RESUME), E(ExchangeType, IKE_INTERMEDIATE),
-                 E(ExchangeType, ME_CONNECT)},
-                static_cast<uint8_t>(v));
+  return lookup(
+      {E(ExchangeType, IKE_SA_INIT), E(ExchangeType, IKE_AUTH), E(ExchangeType, CREATE_CHILD_SA),
+       E(ExchangeType, INFORMATIONAL), E(ExchangeType, IKE_SESSION_RESUME),
+       E(ExchangeType, IKE_INTERMEDIATE), E(ExchangeType, ME_CONNECT)},
+      static_cast<uint8_t>(v));
 }
 
 std::string name(PayloadType v) {
-  return lookup({E(PayloadType, NONE), E(PayloadType, SA), E(PayloadType, KE), E(PayloadType, IDi),
-                 E(PayloadType, IDr), E(PayloadType, CERT), E(PayloadType, CERTREQ),
-                 E(PayloadType, AUTH), Named{40, "Nonce"}, Named{41, "Notify"},
-                 Named{42, "Delete"}, Named{43, "Vendor ID"}, E(PayloadType, TSi),
-                 E(PayloadType, TSr), E(PayloadType, SK), E(PayloadType, CP), E(PayloadType, EAP),
-                 E(PayloadType, SKF), E(PayloadType, IDp)},
-                static_cast<uint8_t>(v));
+  return lookup(
+      {E(PayloadType, NONE), E(PayloadType, SA), E(PayloadType, KE), E(PayloadType, IDi),
+       E(PayloadType, IDr), E(PayloadType, CERT), E(PayloadType, CERTREQ), E(PayloadType, AUTH),
+       Named{40, "Nonce"}, Named{41, "Notify"}, Named{42, "Delete"}, Named{43, "Vendor ID"},
+       E(PayloadType, TSi), E(PayloadType, TSr), E(PayloadType, SK), E(PayloadType, CP),
+       E(PayloadType, EAP), E(PayloadType, SKF), E(PayloadType, IDp)},
+      static_cast<uint8_t>(v));
 }
 
 std::string name(ProtocolId v) {
@@ -66,31 +69,31 @@ std::string name(AuthMethod v) {
 }
 
 std::string name(DhGroup v) {
-  return lookup({E(DhGroup, NONE), E(DhGroup, MODP_768), E(DhGroup, MODP_1024),
-                 E(DhGroup, MODP_1536), E(DhGroup, MODP_2048), E(DhGroup, MODP_3072),
-                 E(DhGroup, MODP_4096), E(DhGroup, MODP_6144), E(DhGroup, MODP_8192),
-                 E(DhGroup, ECP_256), E(DhGroup, ECP_384), E(DhGroup, ECP_521),
+  return lookup({E(DhGroup, NONE),          E(DhGroup, MODP_768),      E(DhGroup, MODP_1024),
+                 E(DhGroup, MODP_1536),     E(DhGroup, MODP_2048),     E(DhGroup, MODP_3072),
+                 E(DhGroup, MODP_4096),     E(DhGroup, MODP_6144),     E(DhGroup, MODP_8192),
+                 E(DhGroup, ECP_256),       E(DhGroup, ECP_384),       E(DhGroup, ECP_521),
                  E(DhGroup, MODP_1024_160), E(DhGroup, MODP_2048_224), E(DhGroup, MODP_2048_256),
-                 E(DhGroup, ECP_192), E(DhGroup, ECP_224), E(DhGroup, ECP_224_BP),
-                 E(DhGroup, ECP_256_BP), E(DhGroup, ECP_384_BP), E(DhGroup, ECP_512_BP),
-                 E(DhGroup, CURVE_25519), E(DhGroup, CURVE_448)},
+                 E(DhGroup, ECP_192),       E(DhGroup, ECP_224),       E(DhGroup, ECP_224_BP),
+                 E(DhGroup, ECP_256_BP),    E(DhGroup, ECP_384_BP),    E(DhGroup, ECP_512_BP),
+                 E(DhGroup, CURVE_25519),   E(DhGroup, CURVE_448)},
                 static_cast<uint16_t>(v));
 }
 
 std::string transform_id_name(TransformType type, uint16_t id) {
   switch (type) {
     case TransformType::ENCR:
-      return lookup({E(EncrId, DES), E(EncrId, TRIPLE_DES), E(EncrId, NULL_ENCR),
-                     E(EncrId, AES_CBC), E(EncrId, AES_CTR), E(EncrId, AES_CCM_8),
-                     E(EncrId, AES_CCM_12), E(EncrId, AES_CCM_16), E(EncrId, AES_GCM_8),
-                     E(EncrId, AES_GCM_12), E(EncrId, AES_GCM_16), E(EncrId, NULL_AUTH_AES_GMAC),
-                     E(EncrId, CAMELLIA_CBC), E(EncrId, CHACHA20_POLY1305)},
-                    id);
+      return lookup(
+          {E(EncrId, DES), E(EncrId, TRIPLE_DES), E(EncrId, NULL_ENCR), E(EncrId, AES_CBC),
+           E(EncrId, AES_CTR), E(EncrId, AES_CCM_8), E(EncrId, AES_CCM_12), E(EncrId, AES_CCM_16),
+           E(EncrId, AES_GCM_8), E(EncrId, AES_GCM_12), E(EncrId, AES_GCM_16),
+           E(EncrId, NULL_AUTH_AES_GMAC), E(EncrId, CAMELLIA_CBC), E(EncrId, CHACHA20_POLY1305)},
+          id);
     case TransformType::PRF:
-      return lookup({E(PrfId, HMAC_MD5), E(PrfId, HMAC_SHA1), E(PrfId, AES128_XCBC),
-                     E(PrfId, HMAC_SHA2_256), E(PrfId, HMAC_SHA2_384), E(PrfId, HMAC_SHA2_512),
-                     E(PrfId, AES128_CMAC)},
-                    id);
+      return lookup(
+          {E(PrfId, HMAC_MD5), E(PrfId, HMAC_SHA1), E(PrfId, AES128_XCBC), E(PrfId, HMAC_SHA2_256),
+           E(PrfId, HMAC_SHA2_384), E(PrfId, HMAC_SHA2_512), E(PrfId, AES128_CMAC)},
+          id);
     case TransformType::INTEG:
       return lookup({E(IntegId, NONE), E(IntegId, HMAC_MD5_96), E(IntegId, HMAC_SHA1_96),
                      E(IntegId, AES_XCBC_96), E(IntegId, HMAC_SHA1_160), E(IntegId, AES_CMAC_96),
@@ -105,15 +108,18 @@ std::string transform_id_name(TransformType type, uint16_t id) {
   return std::to_string(id);
 }
 
-
-// One table gives both names: the full one from the enumerator, the short one as strongSwan logs it.
+// One table gives both names: the full one from the enumerator, the short one as strongSwan logs
+// it.
 namespace {
 struct NotifyNames {
   NotifyType type;
   const char* full;
   const char* brief;
 };
-#define NN(id, brief) NotifyNames{NotifyType::id, #id, brief}
+#define NN(id, brief)          \
+  NotifyNames {                \
+    NotifyType::id, #id, brief \
+  }
 constexpr NotifyNames kNotifyNames[] = {
     NN(UNSUPPORTED_CRITICAL_PAYLOAD, "CRIT"),
     NN(INVALID_IKE_SPI, "INVAL_IKE_SPI"),
@@ -195,29 +201,52 @@ std::string short_name(NotifyType v) {
 
 size_t ke_data_length(DhGroup group) {
   switch (group) {
-    case DhGroup::MODP_768: return 96;
-    case DhGroup::MODP_1024: return 128;
-    case DhGroup::MODP_1536: return 192;
-    case DhGroup::MODP_2048: return 256;
-    case DhGroup::MODP_3072: return 384;
-    case DhGroup::MODP_4096: return 512;
-    case DhGroup::MODP_6144: return 768;
-    case DhGroup::MODP_8192: return 1024;
-    case DhGroup::MODP_1024_160: return 128;
-    case DhGroup::MODP_2048_224: return 256;
-    case DhGroup::MODP_2048_256: return 256;
-    case DhGroup::ECP_192: return 48;
-    case DhGroup::ECP_224: return 56;
-    case DhGroup::ECP_256: return 64;
-    case DhGroup::ECP_384: return 96;
-    case DhGroup::ECP_521: return 132;
-    case DhGroup::ECP_224_BP: return 56;
-    case DhGroup::ECP_256_BP: return 64;
-    case DhGroup::ECP_384_BP: return 96;
-    case DhGroup::ECP_512_BP: return 128;
-    case DhGroup::CURVE_25519: return 32;
-    case DhGroup::CURVE_448: return 56;
-    case DhGroup::NONE: return 0;
+    case DhGroup::MODP_768:
+      return 96;
+    case DhGroup::MODP_1024:
+      return 128;
+    case DhGroup::MODP_1536:
+      return 192;
+    case DhGroup::MODP_2048:
+      return 256;
+    case DhGroup::MODP_3072:
+      return 384;
+    case DhGroup::MODP_4096:
+      return 512;
+    case DhGroup::MODP_6144:
+      return 768;
+    case DhGroup::MODP_8192:
+      return 1024;
+    case DhGroup::MODP_1024_160:
+      return 128;
+    case DhGroup::MODP_2048_224:
+      return 256;
+    case DhGroup::MODP_2048_256:
+      return 256;
+    case DhGroup::ECP_192:
+      return 48;
+    case DhGroup::ECP_224:
+      return 56;
+    case DhGroup::ECP_256:
+      return 64;
+    case DhGroup::ECP_384:
+      return 96;
+    case DhGroup::ECP_521:
+      return 132;
+    case DhGroup::ECP_224_BP:
+      return 56;
+    case DhGroup::ECP_256_BP:
+      return 64;
+    case DhGroup::ECP_384_BP:
+      return 96;
+    case DhGroup::ECP_512_BP:
+      return 128;
+    case DhGroup::CURVE_25519:
+      return 32;
+    case DhGroup::CURVE_448:
+      return 56;
+    case DhGroup::NONE:
+      return 0;
   }
   return 0;
 }

@@ -35,7 +35,7 @@ enum class PayloadType : uint8_t {
   SK = 46,
   CP = 47,
   EAP = 48,
-  SKF = 53,  // RFC 7383
+  SKF = 53,   // RFC 7383
   IDp = 128,  // IKE-ME: ID of the peer to connect to
 };
 
@@ -237,7 +237,9 @@ enum class NotifyType : uint16_t {
 };
 
 // Error notify types are below 16384 (RFC 7296 §3.10.1).
-inline bool is_error_notify(NotifyType t) { return static_cast<uint16_t>(t) < 16384; }
+inline bool is_error_notify(NotifyType t) {
+  return static_cast<uint16_t>(t) < 16384;
+}
 
 // Full names ("IKE_SA_INIT", "NAT_DETECTION_SOURCE_IP"); unknown values render as their number.
 std::string name(ExchangeType v);

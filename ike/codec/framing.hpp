@@ -14,10 +14,10 @@ enum class DatagramKind : uint8_t { Ike, Esp, Keepalive, Invalid };
 
 struct Framed {
   DatagramKind kind = DatagramKind::Invalid;
-  ByteView payload;        // the IKE message (marker removed) or the whole ESP packet
-  uint32_t esp_spi = 0;    // for Esp
-  uint32_t esp_seq = 0;    // for Esp
-  const char* reason = ""; // for Invalid: why
+  ByteView payload;         // the IKE message (marker removed) or the whole ESP packet
+  uint32_t esp_spi = 0;     // for Esp
+  uint32_t esp_seq = 0;     // for Esp
+  const char* reason = "";  // for Invalid: why
 };
 
 inline constexpr size_t kNonEspMarkerSize = 4;

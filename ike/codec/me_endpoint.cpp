@@ -18,10 +18,14 @@ Unexpected<ParseError> bad(ParseErrorKind kind, std::string detail) {
 
 std::string name(EndpointType type) {
   switch (type) {
-    case EndpointType::HOST: return "HOST";
-    case EndpointType::PEER_REFLEXIVE: return "PEER_REFLEXIVE";
-    case EndpointType::SERVER_REFLEXIVE: return "SERVER_REFLEXIVE";
-    case EndpointType::RELAYED: return "RELAYED";
+    case EndpointType::HOST:
+      return "HOST";
+    case EndpointType::PEER_REFLEXIVE:
+      return "PEER_REFLEXIVE";
+    case EndpointType::SERVER_REFLEXIVE:
+      return "SERVER_REFLEXIVE";
+    case EndpointType::RELAYED:
+      return "RELAYED";
   }
   return "TYPE_" + std::to_string(static_cast<unsigned>(type));
 }
@@ -31,7 +35,8 @@ Result<MeEndpoint, ParseError> parse_me_endpoint(ByteView data, FamilyNone famil
   uint8_t family = 0, type = 0;
   MeEndpoint ep;
   if (!r.u32(ep.priority) || !r.u8(family) || !r.u8(type) || !r.u16(ep.port))
-    return bad(ParseErrorKind::Truncated, std::to_string(data.size()) + " bytes, at least 8 needed");
+    return bad(ParseErrorKind::Truncated,
+               std::to_string(data.size()) + " bytes, at least 8 needed");
   if (type < 1 || type > 4) return bad(ParseErrorKind::BadValue, "type " + std::to_string(type));
   ep.type = static_cast<EndpointType>(type);
   size_t addr_len = family == 1 ? 4 : family == 2 ? 16 : 0;

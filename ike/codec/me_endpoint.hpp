@@ -14,7 +14,12 @@
 namespace ikeme::ike {
 
 enum class EndpointFamily : uint8_t { NONE = 0, IPV4 = 1, IPV6 = 2 };
-enum class EndpointType : uint8_t { HOST = 1, PEER_REFLEXIVE = 2, SERVER_REFLEXIVE = 3, RELAYED = 4 };
+enum class EndpointType : uint8_t {
+  HOST = 1,
+  PEER_REFLEXIVE = 2,
+  SERVER_REFLEXIVE = 3,
+  RELAYED = 4
+};
 
 // strongSwan's priorities: (type preference << 16) + local preference 65535.
 inline constexpr uint32_t kPriorityHost = 0x00FFFFFF;

@@ -14,7 +14,9 @@ Unexpected<ParseError> header_error(ParseErrorKind kind, NotifyType answer, std:
   return Unexpected{std::move(e)};
 }
 
-bool is_encrypted(PayloadType t) { return t == PayloadType::SK || t == PayloadType::SKF; }
+bool is_encrypted(PayloadType t) {
+  return t == PayloadType::SK || t == PayloadType::SKF;
+}
 
 }  // namespace
 
@@ -56,9 +58,9 @@ Result<Header, ParseError> parse_header(ByteView datagram) {
   h.next_payload = static_cast<PayloadType>(next);
   h.exchange = static_cast<ExchangeType>(exchange);
   if (h.major_version() < 2)
-    return header_error(ParseErrorKind::Ikev1Message, kNoNotify,
-                        "IKE major version " + std::to_string(h.major_version()) +
-                            " (IKEv1) is not handled");
+    return header_error(
+        ParseErrorKind::Ikev1Message, kNoNotify,
+        "IKE major version " + std::to_string(h.major_version()) + " (not IKEv2) is not handled");
   if (h.major_version() > 2)
     return header_error(ParseErrorKind::UnsupportedVersion, NotifyType::INVALID_MAJOR_VERSION,
                         "IKE major version " + std::to_string(h.major_version()));
@@ -99,10 +101,9 @@ Result<std::vector<Payload>, ParseError> parse_payload_chain(PayloadType first, 
                   "payload length " + std::to_string(length) + " is below the 4-byte header");
     ByteView body;
     if (!r.view(length - kGenericPayloadHeaderSize, body))
-      return fail(ParseErrorKind::Truncated, "payload length " + std::to_string(length) +
-                                                 " overruns the message by " +
-                                                 std::to_string(length - 4 - r.remaining()) +
-                                                 " bytes");
+      return fail(ParseErrorKind::Truncated,
+                  "payload length " + std::to_string(length) + " overruns the message by " +
+                      std::to_string(length - 4 - r.remaining()) + " bytes");
     bool critical = flags & 0x80;
     auto next_type = static_cast<PayloadType>(next);
     if (is_encrypted(type) && !r.empty())

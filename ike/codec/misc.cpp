@@ -21,14 +21,22 @@ namespace ike {
 
 std::string name(ParseErrorKind kind) {
   switch (kind) {
-    case ParseErrorKind::Truncated: return "truncated";
-    case ParseErrorKind::LengthMismatch: return "length mismatch";
-    case ParseErrorKind::TrailingData: return "trailing data";
-    case ParseErrorKind::BadValue: return "bad value";
-    case ParseErrorKind::UnsupportedVersion: return "unsupported version";
-    case ParseErrorKind::Ikev1Message: return "IKEv1 message";
-    case ParseErrorKind::UnsupportedCriticalPayload: return "unsupported critical payload";
-    case ParseErrorKind::BadPayloadOrder: return "bad payload order";
+    case ParseErrorKind::Truncated:
+      return "truncated";
+    case ParseErrorKind::LengthMismatch:
+      return "length mismatch";
+    case ParseErrorKind::TrailingData:
+      return "trailing data";
+    case ParseErrorKind::BadValue:
+      return "bad value";
+    case ParseErrorKind::UnsupportedVersion:
+      return "unsupported version";
+    case ParseErrorKind::Ikev1Message:
+      return "IKEv1 message";
+    case ParseErrorKind::UnsupportedCriticalPayload:
+      return "unsupported critical payload";
+    case ParseErrorKind::BadPayloadOrder:
+      return "bad payload order";
   }
   return "unknown";
 }
@@ -36,8 +44,10 @@ std::string name(ParseErrorKind kind) {
 std::string ParseError::to_string() const {
   std::string s = answer == kNoNotify ? std::string("drop") : name(answer);
   s += " (" + name(kind) + ") at offset " + std::to_string(offset);
-  if (payload != PayloadType::NONE) s += " in " + ike::name(payload) + " payload";
-  else s += " in IKE header";
+  if (payload != PayloadType::NONE)
+    s += " in " + ike::name(payload) + " payload";
+  else
+    s += " in IKE header";
   return s + ": " + detail;
 }
 

@@ -90,9 +90,9 @@ Status<ParseError> check_notify(const NotifyPayload& n, size_t offset) {
   for (const LengthRule& rule : kLengthRules) {
     if (rule.type != n.type) continue;
     if (n.data.size() < rule.min || n.data.size() > rule.max) {
-      std::string want = rule.min == rule.max ? std::to_string(rule.min)
-                                              : std::to_string(rule.min) + ".." +
-                                                    std::to_string(rule.max);
+      std::string want = rule.min == rule.max
+                             ? std::to_string(rule.min)
+                             : std::to_string(rule.min) + ".." + std::to_string(rule.max);
       return bad(n, offset, ParseErrorKind::LengthMismatch,
                  "data of " + std::to_string(n.data.size()) + " bytes, expected " + want);
     }

@@ -11,14 +11,14 @@
 namespace ikeme::ike {
 
 enum class ParseErrorKind : uint8_t {
-  Truncated,          // fewer bytes than a length field or fixed structure promises
-  LengthMismatch,     // a length field disagrees with its container or with a fixed size
-  TrailingData,       // bytes left over after a structure that must end there
-  BadValue,           // a field holds a value the protocol forbids (e.g. inverted TS range)
-  UnsupportedVersion, // IKE major version above 2
-  Ikev1Message,       // IKE major version 1: not ours to answer
+  Truncated,           // fewer bytes than a length field or fixed structure promises
+  LengthMismatch,      // a length field disagrees with its container or with a fixed size
+  TrailingData,        // bytes left over after a structure that must end there
+  BadValue,            // a field holds a value the protocol forbids (e.g. inverted TS range)
+  UnsupportedVersion,  // IKE major version above 2
+  Ikev1Message,        // IKE major version 1: not ours to answer
   UnsupportedCriticalPayload,
-  BadPayloadOrder,    // e.g. a payload after SK, or SK not last
+  BadPayloadOrder,  // e.g. a payload after SK, or SK not last
 };
 
 // "No notify": the datagram is dropped without an answer. NotifyType value 0 is reserved in IANA.

@@ -25,7 +25,9 @@ class Fail {
   size_t offset_;
 };
 
-std::string num(size_t v) { return std::to_string(v); }
+std::string num(size_t v) {
+  return std::to_string(v);
+}
 
 Result<PayloadBody, ParseError> parse_sa(ByteView body, size_t offset) {
   Fail fail(PayloadType::SA, offset);
@@ -40,16 +42,18 @@ Result<PayloadBody, ParseError> parse_sa(ByteView body, size_t offset) {
     if (!r.u8(last) || !r.u8(reserved) || !r.u16(length))
       return fail(ParseErrorKind::Truncated, "proposal header cut short", at);
     if (last != 0 && last != 2)
-      return fail(ParseErrorKind::BadValue, "proposal Last Substruc is " + num(last) + ", not 0 or 2",
-                  at);
-    if (length < 8) return fail(ParseErrorKind::LengthMismatch, "proposal length " + num(length) + " < 8", at);
+      return fail(ParseErrorKind::BadValue,
+                  "proposal Last Substruc is " + num(last) + ", not 0 or 2", at);
+    if (length < 8)
+      return fail(ParseErrorKind::LengthMismatch, "proposal length " + num(length) + " < 8", at);
     ByteView pbytes;
     if (!r.view(length - 4, pbytes))
       return fail(ParseErrorKind::Truncated,
                   "proposal length " + num(length) + " overruns the SA payload", at);
     more = last == 2;
     if (more && r.empty())
-      return fail(ParseErrorKind::Truncated, "proposal says more follow but the SA payload ends", at);
+      return fail(ParseErrorKind::Truncated, "proposal says more follow but the SA payload ends",
+                  at);
     if (!more && !r.empty())
       return fail(ParseErrorKind::TrailingData, "bytes after the last proposal", at);
 
@@ -62,8 +66,10 @@ Result<PayloadBody, ParseError> parse_sa(ByteView body, size_t offset) {
     prop.number = number;
     prop.protocol = static_cast<ProtocolId>(protocol);
     if (protocol < 1 || protocol > 3)
-      return fail(ParseErrorKind::BadValue, "proposal protocol ID " + num(protocol) + " unknown", at);
-    bool spi_ok = prop.protocol == ProtocolId::IKE ? (spi_size == 0 || spi_size == 8) : spi_size == 4;
+      return fail(ParseErrorKind::BadValue, "proposal protocol ID " + num(protocol) + " unknown",
+                  at);
+    bool spi_ok =
+        prop.protocol == ProtocolId::IKE ? (spi_size == 0 || spi_size == 8) : spi_size == 4;
     if (!spi_ok)
       return fail(ParseErrorKind::BadValue,
                   "SPI size " + num(spi_size) + " invalid for protocol " + name(prop.protocol), at);
@@ -82,8 +88,10 @@ Result<PayloadBody, ParseError> parse_sa(ByteView body, size_t offset) {
         return fail(ParseErrorKind::BadValue, "transform Last Substruc is " + num(tlast), tat);
       if ((tlast == 0) != (i + 1 == count))
         return fail(ParseErrorKind::BadValue,
-                    "transform Last Substruc disagrees with the transform count " + num(count), tat);
-      if (tlen < 8) return fail(ParseErrorKind::LengthMismatch, "transform length " + num(tlen) + " < 8", tat);
+                    "transform Last Substruc disagrees with the transform count " + num(count),
+                    tat);
+      if (tlen < 8)
+        return fail(ParseErrorKind::LengthMismatch, "transform length " + num(tlen) + " < 8", tat);
       ByteView tbytes;
       if (!p.view(tlen - 4, tbytes))
         return fail(ParseErrorKind::Truncated, "transform length overruns the proposal", tat);
@@ -95,7 +103,7 @@ Result<PayloadBody, ParseError> parse_sa(ByteView body, size_t offset) {
       tr.type = static_cast<TransformType>(ttype);
       tr.id = tid;
       while (!t.empty()) {
-        size_t aat = tat + 8 + t.position();
+        size_t aat = tat + 4 + t.position();  // t starts after the 4-byte substructure header
         uint16_t af_type = 0, value = 0;
         if (!t.u16(af_type) || !t.u16(value))
           return fail(ParseErrorKind::Truncated, "transform attribute cut short", aat);
@@ -105,7 +113,8 @@ Result<PayloadBody, ParseError> parse_sa(ByteView body, size_t offset) {
         if (a.tv) {
           a.value = value;
         } else if (!t.bytes(value, a.data)) {
-          return fail(ParseErrorKind::Truncated, "TLV attribute length overruns the transform", aat);
+          return fail(ParseErrorKind::Truncated, "TLV attribute length overruns the transform",
+                      aat);
         }
         tr.attributes.push_back(std::move(a));
       }
@@ -113,7 +122,8 @@ Result<PayloadBody, ParseError> parse_sa(ByteView body, size_t offset) {
     }
     if (!p.empty())
       return fail(ParseErrorKind::TrailingData,
-                  "proposal length leaves " + num(p.remaining()) + " bytes after its transforms", at);
+                  "proposal length leaves " + num(p.remaining()) + " bytes after its transforms",
+                  at);
     sa.proposals.push_back(std::move(prop));
   }
   return PayloadBody{std::move(sa)};
@@ -127,13 +137,15 @@ Result<PayloadBody, ParseError> parse_ke(ByteView body, size_t offset) {
     return fail(ParseErrorKind::Truncated, "KE payload shorter than its 4-byte header");
   KePayload ke;
   ke.group = static_cast<DhGroup>(group);
-  ke.data.assign(r.rest().begin(), body.end());
-  if (ke.data.empty()) return fail(ParseErrorKind::LengthMismatch, "KE payload carries no key data");
+  ByteView data = r.rest();
+  ke.data.assign(data.begin(), data.end());
+  if (ke.data.empty())
+    return fail(ParseErrorKind::LengthMismatch, "KE payload carries no key data");
   size_t expected = ke_data_length(ke.group);
   if (expected != 0 && ke.data.size() != expected)
-    return fail(ParseErrorKind::LengthMismatch,
-                "KE data length " + num(ke.data.size()) + " does not match group " + name(ke.group) +
-                    " (" + num(expected) + " bytes)");
+    return fail(ParseErrorKind::LengthMismatch, "KE data length " + num(ke.data.size()) +
+                                                    " does not match group " + name(ke.group) +
+                                                    " (" + num(expected) + " bytes)");
   return PayloadBody{std::move(ke)};
 }
 
@@ -149,9 +161,11 @@ Result<PayloadBody, ParseError> parse_id(PayloadType type, ByteView body, size_t
   id.data.assign(data.begin(), data.end());
   if (id.data.empty()) return fail(ParseErrorKind::LengthMismatch, "empty identification data");
   if (id.id_type == IdType::ID_IPV4_ADDR && id.data.size() != 4)
-    return fail(ParseErrorKind::LengthMismatch, "ID_IPV4_ADDR with " + num(id.data.size()) + " bytes");
+    return fail(ParseErrorKind::LengthMismatch,
+                "ID_IPV4_ADDR with " + num(id.data.size()) + " bytes");
   if (id.id_type == IdType::ID_IPV6_ADDR && id.data.size() != 16)
-    return fail(ParseErrorKind::LengthMismatch, "ID_IPV6_ADDR with " + num(id.data.size()) + " bytes");
+    return fail(ParseErrorKind::LengthMismatch,
+                "ID_IPV6_ADDR with " + num(id.data.size()) + " bytes");
   return PayloadBody{std::move(id)};
 }
 
@@ -191,8 +205,9 @@ Result<PayloadBody, ParseError> parse_auth(ByteView body, size_t offset) {
 Result<PayloadBody, ParseError> parse_nonce(ByteView body, size_t offset) {
   // RFC 7296 §3.9: between 16 and 256 octets.
   if (body.size() < 16 || body.size() > 256)
-    return Fail(PayloadType::NONCE, offset)(ParseErrorKind::LengthMismatch,
-                                            "nonce of " + num(body.size()) + " bytes (16..256 allowed)");
+    return Fail(PayloadType::NONCE, offset)(
+        ParseErrorKind::LengthMismatch,
+        "nonce of " + num(body.size()) + " bytes (16..256 allowed)");
   return PayloadBody{NoncePayload{Bytes(body.begin(), body.end())}};
 }
 
@@ -207,7 +222,8 @@ Result<PayloadBody, ParseError> parse_notify(ByteView body, size_t offset) {
   n.protocol = static_cast<ProtocolId>(protocol);
   n.type = static_cast<NotifyType>(type);
   if (!r.bytes(spi_size, n.spi))
-    return fail(ParseErrorKind::Truncated, "notify SPI size " + num(spi_size) + " overruns the payload");
+    return fail(ParseErrorKind::Truncated,
+                "notify SPI size " + num(spi_size) + " overruns the payload");
   ByteView data = r.rest();
   n.data.assign(data.begin(), data.end());
   auto st = check_notify(n, offset);
@@ -229,7 +245,8 @@ Result<PayloadBody, ParseError> parse_delete(ByteView body, size_t offset) {
     if (spi_size != 0 || count != 0)
       return fail(ParseErrorKind::BadValue, "IKE SA delete must carry no SPIs");
   } else if (d.protocol == ProtocolId::ESP || d.protocol == ProtocolId::AH) {
-    if (spi_size != 4) return fail(ParseErrorKind::BadValue, "ESP/AH delete with SPI size " + num(spi_size));
+    if (spi_size != 4)
+      return fail(ParseErrorKind::BadValue, "ESP/AH delete with SPI size " + num(spi_size));
     if (count == 0) return fail(ParseErrorKind::BadValue, "ESP/AH delete lists no SPI");
   } else {
     return fail(ParseErrorKind::BadValue, "delete for unknown protocol " + num(protocol));
@@ -271,7 +288,8 @@ Result<PayloadBody, ParseError> parse_ts(PayloadType type, ByteView body, size_t
     } else if (s.type == TsType::IPV6_ADDR_RANGE) {
       addr_len = 16;
     } else {
-      return fail(ParseErrorKind::BadValue, "traffic selector type " + num(ts_type) + " unknown", at);
+      return fail(ParseErrorKind::BadValue, "traffic selector type " + num(ts_type) + " unknown",
+                  at);
     }
     if (length != 8 + 2 * addr_len)
       return fail(ParseErrorKind::LengthMismatch,
@@ -347,7 +365,8 @@ Result<PayloadBody, ParseError> parse_cp(ByteView body, size_t offset) {
   uint8_t type = 0;
   if (!r.u8(type) || !r.skip(3))
     return fail(ParseErrorKind::Truncated, "CP payload shorter than its 4-byte header");
-  if (type < 1 || type > 4) return fail(ParseErrorKind::BadValue, "CFG type " + num(type) + " unknown");
+  if (type < 1 || type > 4)
+    return fail(ParseErrorKind::BadValue, "CFG type " + num(type) + " unknown");
   ConfigPayload cp;
   cp.type = static_cast<CfgType>(type);
   while (!r.empty()) {
@@ -358,11 +377,12 @@ Result<PayloadBody, ParseError> parse_cp(ByteView body, size_t offset) {
     ConfigAttribute a;
     a.type = static_cast<CfgAttr>(attr_type & 0x7fff);
     if (!r.bytes(length, a.value))
-      return fail(ParseErrorKind::Truncated, "attribute length " + num(length) + " overruns CP", at);
+      return fail(ParseErrorKind::Truncated, "attribute length " + num(length) + " overruns CP",
+                  at);
     if (!cfg_length_ok(a.type, a.value.size()))
-      return fail(ParseErrorKind::LengthMismatch, "configuration attribute " +
-                                                      num(static_cast<uint16_t>(a.type)) +
-                                                      " with " + num(length) + " bytes",
+      return fail(ParseErrorKind::LengthMismatch,
+                  "configuration attribute " + num(static_cast<uint16_t>(a.type)) + " with " +
+                      num(length) + " bytes",
                   at);
     cp.attributes.push_back(std::move(a));
   }
@@ -427,25 +447,40 @@ bool is_known_payload(PayloadType type) {
 Result<PayloadBody, ParseError> parse_payload_body(PayloadType type, PayloadType next,
                                                    ByteView body, size_t offset) {
   switch (type) {
-    case PayloadType::SA: return parse_sa(body, offset);
-    case PayloadType::KE: return parse_ke(body, offset);
+    case PayloadType::SA:
+      return parse_sa(body, offset);
+    case PayloadType::KE:
+      return parse_ke(body, offset);
     case PayloadType::IDi:
     case PayloadType::IDr:
-    case PayloadType::IDp: return parse_id(type, body, offset);
+    case PayloadType::IDp:
+      return parse_id(type, body, offset);
     case PayloadType::CERT:
-    case PayloadType::CERTREQ: return parse_cert(type, body, offset);
-    case PayloadType::AUTH: return parse_auth(body, offset);
-    case PayloadType::NONCE: return parse_nonce(body, offset);
-    case PayloadType::NOTIFY: return parse_notify(body, offset);
-    case PayloadType::DELETE: return parse_delete(body, offset);
-    case PayloadType::VENDOR_ID: return parse_vendor_id(body, offset);
+    case PayloadType::CERTREQ:
+      return parse_cert(type, body, offset);
+    case PayloadType::AUTH:
+      return parse_auth(body, offset);
+    case PayloadType::NONCE:
+      return parse_nonce(body, offset);
+    case PayloadType::NOTIFY:
+      return parse_notify(body, offset);
+    case PayloadType::DELETE:
+      return parse_delete(body, offset);
+    case PayloadType::VENDOR_ID:
+      return parse_vendor_id(body, offset);
     case PayloadType::TSi:
-    case PayloadType::TSr: return parse_ts(type, body, offset);
-    case PayloadType::SK: return parse_sk(next, body, offset);
-    case PayloadType::CP: return parse_cp(body, offset);
-    case PayloadType::EAP: return parse_eap(body, offset);
-    case PayloadType::SKF: return parse_skf(next, body, offset);
-    case PayloadType::NONE: break;
+    case PayloadType::TSr:
+      return parse_ts(type, body, offset);
+    case PayloadType::SK:
+      return parse_sk(next, body, offset);
+    case PayloadType::CP:
+      return parse_cp(body, offset);
+    case PayloadType::EAP:
+      return parse_eap(body, offset);
+    case PayloadType::SKF:
+      return parse_skf(next, body, offset);
+    case PayloadType::NONE:
+      break;
   }
   return PayloadBody{UnknownPayload{Bytes(body.begin(), body.end())}};
 }

@@ -15,7 +15,7 @@ namespace ikeme::ike {
 
 struct TransformAttribute {
   uint16_t type = 0;
-  bool tv = true;     // TV format (AF bit set): value holds it. TLV: data holds it.
+  bool tv = true;  // TV format (AF bit set): value holds it. TLV: data holds it.
   uint16_t value = 0;
   Bytes data;
   friend bool operator==(const TransformAttribute&, const TransformAttribute&) = default;
@@ -125,8 +125,8 @@ struct EncryptedFragmentPayload {
   uint16_t number = 1;
   uint16_t total = 1;
   Bytes data;
-  friend bool operator==(const EncryptedFragmentPayload&, const EncryptedFragmentPayload&) =
-      default;
+  friend bool operator==(const EncryptedFragmentPayload&,
+                         const EncryptedFragmentPayload&) = default;
 };
 
 struct ConfigAttribute {
@@ -167,9 +167,13 @@ struct Payload {
   PayloadBody body;
 
   template <class T>
-  const T* as() const { return std::get_if<T>(&body); }
+  const T* as() const {
+    return std::get_if<T>(&body);
+  }
   template <class T>
-  T* as() { return std::get_if<T>(&body); }
+  T* as() {
+    return std::get_if<T>(&body);
+  }
   friend bool operator==(const Payload&, const Payload&) = default;
 };
 

@@ -53,7 +53,7 @@ int run_decode(const std::vector<std::string>& args) {
   }
   auto cap = read_capture(file);
   if (!cap) {
-    std::fprintf(stderr, "ikemectl decode: cannot read capture %s\n", cap.error().c_str());
+    std::fprintf(stderr, "ikemectl decode: cannot read capture: %s\n", cap.error().c_str());
     return 1;
   }
   KeyTable keys;

@@ -79,5 +79,5 @@ TEST_CASE("ikemectl decode prints the strongSwan capture with IKE-ME names", "[c
 TEST_CASE("ikemectl decode reports an unreadable capture", "[cli]") {
   Run r = run(std::string(IKEME_CTL_PATH) + " decode /nonexistent/capture.pcap");
   CHECK(r.exit_code == 1);
-  CHECK(r.output.find("cannot read capture /nonexistent/capture.pcap") != std::string::npos);
+  CHECK(r.output.find("cannot read capture: /nonexistent/capture.pcap") != std::string::npos);
 }
