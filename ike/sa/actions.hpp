@@ -1,0 +1,68 @@
+#pragma once
+// What the IKE engine asks its caller to do. The engine is sans-IO: it appends to an Actions value
+// and the daemon (or a simulation) carries them out: sends datagrams, hands CHILD_SAs to the data
+// plane, and logs.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ike/codec/payloads.hpp"
+#include "ike/sa/connection.hpp"
+#include "ike/sa/endpoint.hpp"
+#include "ike/sa/proposals.hpp"
+
+namespace ikeme::ike {
+
+struct SendDatagram {
+  Endpoint from;  // local address and port (500 or the NAT-T port)
+  Endpoint to;
+  Bytes data;  // ready to send, non-ESP marker included where needed
+};
+
+// Everything a data plane needs to install one CHILD_SA (both directions).
+struct ChildSaParams {
+  uint32_t ike_sa_id = 0;
+  std::string connection;
+  std::string child;
+  uint32_t unique_id = 0;
+  uint32_t spi_in = 0;   // ours: inbound ESP packets carry it
+  uint32_t spi_out = 0;  // the peer's
+  EspAlgorithms algorithms;
+  Bytes encr_key_in, integ_key_in;    // protects packets we receive
+  Bytes encr_key_out, integ_key_out;  // protects packets we send
+  std::vector<TrafficSelector> local_ts, remote_ts;
+  ChildMode mode = ChildMode::Tunnel;
+  Endpoint local, remote;          // outer addresses
+  bool udp_encapsulation = false;  // ESP-in-UDP on the NAT-T ports (a NAT was detected)
+  uint64_t rekey_time_s = 0, life_time_s = 0;
+};
+
+struct ChildSaEvent {
+  enum class Kind { Installed, Deleted };
+  Kind kind = Kind::Installed;
+  ChildSaParams params;  // for Deleted, the SPIs and names identify it
+};
+
+enum class Subsystem { ENC, NET, IKE, CFG, CHD, KNL, MED, ICE };
+const char* name(Subsystem s);
+
+struct LogLine {
+  Subsystem subsystem = Subsystem::IKE;
+  int level = 1;           // strongSwan's levels: 0 basic, 1 audit, 2 control, 3 controlmore, 4 raw
+  uint32_t ike_sa_id = 0;  // 0 = not tied to an SA
+  std::string connection;  // the SA's connection name, if known
+  std::string text;
+};
+
+struct Actions {
+  std::vector<SendDatagram> sends;
+  std::vector<ChildSaEvent> children;
+  std::vector<LogLine> logs;
+
+  void log(Subsystem s, int level, uint32_t sa, const std::string& conn, std::string text) {
+    logs.push_back(LogLine{s, level, sa, conn, std::move(text)});
+  }
+};
+
+}  // namespace ikeme::ike

@@ -1,0 +1,84 @@
+#pragma once
+// What the IKE engine needs to know about configured connections and secrets. Plain data: the
+// YAML layer (config/) builds it, tests build it by hand.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ike/codec/payloads.hpp"
+#include "ike/sa/endpoint.hpp"
+#include "ike/sa/identity.hpp"
+
+namespace ikeme::ike {
+
+enum class AuthMethodConfig { Psk, Pubkey };
+enum class ChildMode { Tunnel, Transport };
+enum class StartAction { None, Start, Trap };
+enum class DpdAction { Clear, Restart, Trap };
+
+struct AuthConfig {
+  AuthMethodConfig method = AuthMethodConfig::Psk;
+  Identity id = Identity::any();
+};
+
+struct ChildConfig {
+  std::string name;
+  std::vector<TrafficSelector> local_ts;   // empty = the IKE SA's local address
+  std::vector<TrafficSelector> remote_ts;  // empty = the IKE SA's remote address
+  std::vector<Proposal> esp_proposals;
+  ChildMode mode = ChildMode::Tunnel;
+  StartAction start_action = StartAction::None;
+  DpdAction dpd_action = DpdAction::Clear;
+  uint64_t rekey_time_s = 3600;  // carried to the data plane as lifetimes
+  uint64_t life_time_s = 3960;
+};
+
+struct ConnectionConfig {
+  std::string name;
+  std::vector<IpAddress> local_addrs;   // empty = any
+  std::vector<IpAddress> remote_addrs;  // empty = any (responder only)
+  uint16_t remote_port = 500;
+  std::vector<Proposal> proposals;  // IKE
+  AuthConfig local;
+  AuthConfig remote;
+  std::vector<ChildConfig> children;
+  Duration dpd_delay{0};  // 0 = no liveness checks
+  Duration dpd_timeout{150000};
+  unsigned keyingtries = 1;  // 0 = forever
+  bool send_initial_contact = true;
+  bool fragmentation = true;
+  // IKE-ME
+  bool mediation = false;  // a mediation connection (to or as a mediation server)
+};
+
+struct SharedSecret {
+  std::vector<Identity> ids;  // the secret applies between any two of these (or to one alone)
+  Bytes secret;
+};
+
+struct RetransmitConfig {
+  Duration timeout{4000};  // strongSwan's retransmit_timeout
+  double base = 1.8;       // strongSwan's retransmit_base
+  unsigned tries = 5;      // retransmissions before giving up
+};
+
+struct EngineConfig {
+  std::vector<ConnectionConfig> connections;
+  std::vector<SharedSecret> ike_secrets;
+  uint16_t port = 500;
+  uint16_t port_nat_t = 4500;
+  RetransmitConfig retransmit;
+  unsigned cookie_threshold = 10;   // half-open SAs before cookies are demanded (RFC 7296 §2.6)
+  unsigned half_open_limit = 1000;  // half-open SAs beyond which new ones are dropped
+  Duration half_open_timeout{30000};
+  Duration keepalive_interval{20000};  // NAT keepalives when behind a NAT (RFC 3948)
+  size_t fragment_size = 1280;         // IKE fragmentation threshold (RFC 7383)
+};
+
+// The PSK for a pair of identities, strongSwan's way: a secret whose id list names both (or
+// names one of them, or no identity at all as a wildcard), the most specific match winning.
+const SharedSecret* find_psk(const std::vector<SharedSecret>& secrets, const Identity& local,
+                             const Identity& remote);
+
+}  // namespace ikeme::ike

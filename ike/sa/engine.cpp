@@ -1,0 +1,300 @@
+#include "ike/sa/engine.hpp"
+
+#include <mbedtls/sha256.h>
+
+#include "ike/codec/framing.hpp"
+#include "ike/codec/summary.hpp"
+
+namespace ikeme::ike {
+namespace {
+
+constexpr Duration kCookieSecretLifetime{120000};
+
+}  // namespace
+
+IkeEngine::IkeEngine(EngineConfig config, crypto::Rng& rng) : rng_(rng) {
+  reload(std::move(config));
+  cookie_secret_ = rng_.bytes(32);
+}
+
+IkeEngine::~IkeEngine() = default;
+
+void IkeEngine::reload(EngineConfig config) {
+  config_ = std::move(config);
+  connections_.clear();
+  for (const ConnectionConfig& c : config_.connections)
+    connections_.push_back(std::make_shared<const ConnectionConfig>(c));
+}
+
+SaContext IkeEngine::context() {
+  return SaContext{&config_, &rng_, &next_child_id_};
+}
+
+size_t IkeEngine::half_open_count() const {
+  return half_open_.size();
+}
+
+std::vector<std::shared_ptr<const ConnectionConfig>> IkeEngine::candidates(
+    const Endpoint& local, const Endpoint& remote) const {
+  std::vector<std::shared_ptr<const ConnectionConfig>> out;
+  auto listed = [](const std::vector<IpAddress>& list, const IpAddress& a) {
+    if (list.empty()) return true;
+    for (const IpAddress& x : list)
+      if (x == a) return true;
+    return false;
+  };
+  for (const auto& c : connections_)
+    if (listed(c->local_addrs, local.address) && listed(c->remote_addrs, remote.address))
+      out.push_back(c);
+  return out;
+}
+
+void IkeEngine::handle_datagram(Endpoint local, Endpoint remote, ByteView datagram, Timestamp now,
+                                Actions& out) {
+  ++stats_.datagrams_in;
+  ByteView bytes = datagram;
+  if (local.port != config_.port) {
+    Framed f = classify_nat_t(datagram);
+    if (f.kind != DatagramKind::Ike) return;  // ESP, keepalives: not for the IKE engine
+    bytes = f.payload;
+  }
+  auto parsed = parse_message(bytes);
+  if (!parsed) {
+    ++stats_.malformed;
+    out.log(Subsystem::ENC, 1, 0, "",
+            "invalid IKE message from " + remote.to_string() +
+                " dropped: " + parsed.error().to_string());
+    // RFC 7296 §2.21.1: an unsupported major version is answered, unauthenticated, so the peer
+    // can fall back; other malformed unauthenticated messages are dropped silently.
+    if (parsed.error().answer == NotifyType::INVALID_MAJOR_VERSION) {
+      auto h = ByteReader(bytes);
+      uint64_t spi_i = 0, spi_r = 0;
+      if (h.u64(spi_i) && h.u64(spi_r)) {
+        Message m;
+        m.header.spi_i = spi_i;
+        m.header.spi_r = spi_r;
+        m.header.flags = kFlagResponse;
+        m.payloads = {make_notify(NotifyType::INVALID_MAJOR_VERSION)};
+        if (auto wire = encode_message(m))
+          out.sends.push_back(SendDatagram{
+              local, remote, local.port == config_.port ? *wire : add_non_esp_marker(*wire)});
+      }
+    }
+    return;
+  }
+  const Message& m = *parsed;
+  const Header& h = m.header;
+  if (h.spi_i == 0 && h.spi_r == 0) {
+    out.log(Subsystem::NET, 2, 0, "",
+            "connectivity check from " + remote.to_string() +
+                " ignored: no mediated connection is pending");
+    return;
+  }
+  out.log(Subsystem::NET, 2, 0, "",
+          "received packet: from " + remote.to_string() + " to " + local.to_string() + " (" +
+              std::to_string(datagram.size()) + " bytes)");
+  if (h.exchange == ExchangeType::IKE_SA_INIT && !h.response() && h.initiator()) {
+    handle_init_request(local, remote, m, bytes, now, out);
+  } else {
+    // The original initiator sets the I flag; our SPI is the other one.
+    uint64_t ours = h.initiator() ? h.spi_r : h.spi_i;
+    auto it = sas_.find(ours);
+    if (it == sas_.end()) {
+      ++stats_.unknown_spi;
+      out.log(Subsystem::IKE, 1, 0, "",
+              name(h.exchange) + (h.response() ? " response" : " request") + " " +
+                  std::to_string(h.message_id) + " for unknown IKE SA from " + remote.to_string() +
+                  " dropped");
+      return;
+    }
+    IkeSa& sa = *it->second;
+    bool was_established = sa.state() == IkeSa::State::Established;
+    sa.handle(m, bytes, local, remote, now, out);
+    if (!was_established && sa.state() == IkeSa::State::Established) ++stats_.ike_established;
+  }
+  reap(out);
+}
+
+void IkeEngine::handle_init_request(Endpoint local, Endpoint remote, const Message& m, ByteView raw,
+                                    Timestamp now, Actions& out) {
+  const Header& h = m.header;
+  if (auto it = half_open_.find({h.spi_i, remote}); it != half_open_.end()) {
+    if (auto sa = sas_.find(it->second); sa != sas_.end()) sa->second->resend_init_response(out);
+    return;
+  }
+  if (h.spi_r != 0) {
+    out.log(Subsystem::IKE, 1, 0, "", "IKE_SA_INIT request with a responder SPI dropped");
+    return;
+  }
+  if (half_open_.size() >= config_.half_open_limit) {
+    ++stats_.half_open_dropped;
+    out.log(Subsystem::IKE, 1, 0, "",
+            "dropping IKE_SA_INIT from " + remote.to_string() + ": " +
+                std::to_string(half_open_.size()) + " half-open IKE SAs reach the limit");
+    return;
+  }
+  if (half_open_.size() >= config_.cookie_threshold && !cookie_ok(m, remote)) {
+    rotate_cookie_secret(now);
+    ++stats_.cookies_sent;
+    Message reply;
+    reply.header.spi_i = h.spi_i;
+    reply.header.exchange = ExchangeType::IKE_SA_INIT;
+    reply.header.flags = kFlagResponse;
+    reply.payloads = {make_notify(NotifyType::COOKIE, make_cookie(m, remote, cookie_version_))};
+    out.log(Subsystem::IKE, 1, 0, "",
+            "sending COOKIE to " + remote.to_string() + ": " + std::to_string(half_open_.size()) +
+                " half-open IKE SAs reach the cookie threshold " +
+                std::to_string(config_.cookie_threshold));
+    if (auto wire = encode_message(reply))
+      out.sends.push_back(SendDatagram{
+          local, remote, local.port == config_.port ? *wire : add_non_esp_marker(*wire)});
+    return;
+  }
+  auto cands = candidates(local, remote);
+  if (cands.empty()) {
+    out.log(Subsystem::CFG, 1, 0, "",
+            "no connection configured for " + local.address.to_string() + "..." +
+                remote.address.to_string() + ", IKE_SA_INIT dropped");
+    return;
+  }
+  uint32_t id = next_sa_id_++;
+  auto sa = IkeSa::respond(id, m, raw, local, remote, std::move(cands), context(), now, out);
+  if (!sa) return;
+  half_open_[{h.spi_i, remote}] = sa->our_spi();
+  sas_[sa->our_spi()] = std::move(sa);
+}
+
+Bytes IkeEngine::make_cookie(const Message& m, const Endpoint& remote, uint32_t version) const {
+  // RFC 7296 §2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>)
+  const Bytes& secret = version == cookie_version_ ? cookie_secret_ : previous_cookie_secret_;
+  Bytes in;
+  ByteWriter w(in);
+  if (const Payload* n = m.find(PayloadType::NONCE)) w.bytes(n->as<NoncePayload>()->data);
+  w.bytes(remote.address.bytes());
+  w.u64(m.header.spi_i);
+  w.bytes(secret);
+  Bytes cookie;
+  ByteWriter c(cookie);
+  c.u32(version);
+  cookie.resize(4 + 32);
+  mbedtls_sha256_ret(in.data(), in.size(), cookie.data() + 4, 0);
+  return cookie;
+}
+
+bool IkeEngine::cookie_ok(const Message& m, const Endpoint& remote) const {
+  if (m.payloads.empty()) return false;
+  const auto* n = m.payloads.front().as<NotifyPayload>();  // COOKIE must come first
+  if (!n || n->type != NotifyType::COOKIE || n->data.size() != 36) return false;
+  uint32_t version =
+      static_cast<uint32_t>(n->data[0]) << 24 | n->data[1] << 16 | n->data[2] << 8 | n->data[3];
+  if (version != cookie_version_ &&
+      (version + 1 != cookie_version_ || previous_cookie_secret_.empty()))
+    return false;
+  return make_cookie(m, remote, version) == n->data;
+}
+
+void IkeEngine::rotate_cookie_secret(Timestamp now) {
+  if (now - cookie_rotated_ < kCookieSecretLifetime) return;
+  previous_cookie_secret_ = cookie_secret_;
+  cookie_secret_ = rng_.bytes(32);
+  ++cookie_version_;
+  cookie_rotated_ = now;
+}
+
+Status<std::string> IkeEngine::initiate(const std::string& connection, const std::string& child,
+                                        Timestamp now, Actions& out,
+                                        std::optional<IpAddress> source) {
+  std::shared_ptr<const ConnectionConfig> conn;
+  for (const auto& c : connections_)
+    if (c->name == connection) conn = c;
+  if (!conn) return Unexpected{"no connection named '" + connection + "'"};
+  if (conn->remote_addrs.empty())
+    return Unexpected{"connection '" + connection + "' has no remote_addrs to initiate to"};
+  if (conn->proposals.empty())
+    return Unexpected{"connection '" + connection + "' has no proposals"};
+  const ChildConfig* child_cfg = nullptr;
+  for (const ChildConfig& c : conn->children)
+    if (child.empty() || c.name == child) {
+      child_cfg = &c;
+      break;
+    }
+  if (!child.empty() && !child_cfg)
+    return Unexpected{"connection '" + connection + "' has no child '" + child + "'"};
+  Endpoint remote{conn->remote_addrs.front(), conn->remote_port};
+  IpAddress local_addr = !conn->local_addrs.empty() ? conn->local_addrs.front()
+                         : source                   ? *source
+                         : remote.address.is_v4()   ? IpAddress()
+                                                    : *IpAddress::parse("::");
+  Endpoint local{local_addr, config_.port};
+  uint32_t id = next_sa_id_++;
+  auto sa = IkeSa::initiate(id, conn, child_cfg, local, remote, context(), now, out);
+  if (sa->dead()) {
+    ++stats_.ike_failed;
+    return Unexpected{"IKE SA could not be started (see log)"};
+  }
+  sas_[sa->our_spi()] = std::move(sa);
+  return {};
+}
+
+Status<std::string> IkeEngine::terminate(const std::string& connection, uint32_t sa_id,
+                                         Timestamp now, Actions& out) {
+  bool found = false;
+  for (auto& [spi, sa] : sas_) {
+    if (sa_id ? sa->id() != sa_id : sa->connection_name() != connection) continue;
+    found = true;
+    sa->terminate(now, out);
+  }
+  reap(out);
+  if (!found)
+    return Unexpected{sa_id ? "no IKE SA with id " + std::to_string(sa_id)
+                            : "no IKE SA of connection '" + connection + "'"};
+  return {};
+}
+
+void IkeEngine::terminate_all(Timestamp now, Actions& out) {
+  for (auto& [spi, sa] : sas_) sa->terminate(now, out);
+  reap(out);
+}
+
+std::optional<Timestamp> IkeEngine::next_timeout() const {
+  std::optional<Timestamp> t;
+  for (const auto& [spi, sa] : sas_)
+    if (auto s = sa->next_timeout()) t = t ? std::min(*t, *s) : *s;
+  return t;
+}
+
+void IkeEngine::handle_timeout(Timestamp now, Actions& out) {
+  for (auto& [spi, sa] : sas_) {
+    auto t = sa->next_timeout();
+    if (t && *t <= now) sa->handle_timeout(now, out);
+  }
+  reap(out);
+}
+
+void IkeEngine::reap(Actions& out) {
+  for (auto& c : out.children)
+    if (c.kind == ChildSaEvent::Kind::Installed) ++stats_.children_installed;
+  for (auto it = half_open_.begin(); it != half_open_.end();) {
+    auto sa = sas_.find(it->second);
+    if (sa == sas_.end() || sa->second->state() != IkeSa::State::Connecting)
+      it = half_open_.erase(it);
+    else
+      ++it;
+  }
+  for (auto it = sas_.begin(); it != sas_.end();) {
+    if (it->second->dead()) {
+      if (it->second->failed()) ++stats_.ike_failed;
+      it = sas_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::vector<IkeSaInfo> IkeEngine::list_sas() const {
+  std::vector<IkeSaInfo> out;
+  for (const auto& [spi, sa] : sas_) out.push_back(sa->info());
+  return out;
+}
+
+}  // namespace ikeme::ike

@@ -1,0 +1,85 @@
+#pragma once
+// The IKE engine: all IKE SAs of one daemon, sans-IO. The daemon feeds it datagrams from its
+// sockets, commands and the time; it answers through Actions and tells when it next needs to be
+// woken (next_timeout). It owns the SPI index, half-open accounting and cookies (RFC 7296 §2.6).
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ike/sa/ike_sa.hpp"
+
+namespace ikeme::ike {
+
+struct EngineStats {
+  uint64_t datagrams_in = 0;
+  uint64_t malformed = 0;
+  uint64_t cookies_sent = 0;
+  uint64_t half_open_dropped = 0;
+  uint64_t unknown_spi = 0;
+  uint64_t ike_established = 0;
+  uint64_t ike_failed = 0;
+  uint64_t children_installed = 0;
+};
+
+class IkeEngine {
+ public:
+  IkeEngine(EngineConfig config, crypto::Rng& rng);
+  ~IkeEngine();
+
+  // A datagram that arrived on `local` (the socket's address and port) from `remote`. ESP and
+  // keepalives on the NAT-T port are not the engine's: it ignores them (the daemon routes ESP).
+  void handle_datagram(Endpoint local, Endpoint remote, ByteView datagram, Timestamp now,
+                       Actions& out);
+
+  // Starts the named connection (and its first child, or `child` by name) as initiator.
+  // `source` is the local address the daemon's routing chose for the peer; it is used when the
+  // connection names no local_addrs (NAT detection hashes need the real address).
+  Status<std::string> initiate(const std::string& connection, const std::string& child,
+                               Timestamp now, Actions& out,
+                               std::optional<IpAddress> source = std::nullopt);
+  // Deletes every IKE SA of a connection (or one SA by id if `sa_id` != 0).
+  Status<std::string> terminate(const std::string& connection, uint32_t sa_id, Timestamp now,
+                                Actions& out);
+  // Deletes all SAs (daemon shutdown).
+  void terminate_all(Timestamp now, Actions& out);
+  // Replaces the configuration; established SAs keep the connection they were made with.
+  void reload(EngineConfig config);
+
+  std::optional<Timestamp> next_timeout() const;
+  void handle_timeout(Timestamp now, Actions& out);
+
+  std::vector<IkeSaInfo> list_sas() const;
+  const EngineConfig& config() const { return config_; }
+  const EngineStats& stats() const { return stats_; }
+  size_t sa_count() const { return sas_.size(); }
+  size_t half_open_count() const;
+
+ private:
+  SaContext context();
+  void handle_init_request(Endpoint local, Endpoint remote, const Message& m, ByteView raw,
+                           Timestamp now, Actions& out);
+  bool cookie_ok(const Message& m, const Endpoint& remote) const;
+  Bytes make_cookie(const Message& m, const Endpoint& remote, uint32_t version) const;
+  void rotate_cookie_secret(Timestamp now);
+  void reap(Actions& out);
+  std::vector<std::shared_ptr<const ConnectionConfig>> candidates(const Endpoint& local,
+                                                                  const Endpoint& remote) const;
+
+  EngineConfig config_;
+  std::vector<std::shared_ptr<const ConnectionConfig>> connections_;
+  crypto::Rng& rng_;
+  uint32_t next_sa_id_ = 1;
+  uint32_t next_child_id_ = 1;
+  std::map<uint64_t, std::unique_ptr<IkeSa>> sas_;  // by our SPI
+  // Responder half-open SAs by (initiator SPI, remote endpoint), to spot retransmitted requests.
+  std::map<std::pair<uint64_t, Endpoint>, uint64_t> half_open_;
+  Bytes cookie_secret_, previous_cookie_secret_;
+  uint32_t cookie_version_ = 0;
+  Timestamp cookie_rotated_{0};
+  EngineStats stats_;
+};
+
+}  // namespace ikeme::ike

@@ -1,0 +1,456 @@
+// IkeSa plumbing: headers, protection and fragmentation, message IDs, retransmission, timers.
+
+#include <cmath>
+
+#include "ike/codec/framing.hpp"
+#include "ike/codec/summary.hpp"
+#include "ike/crypto/protected_payload.hpp"
+#include "ike/sa/ike_sa.hpp"
+#include "ike/sa/traffic_selectors.hpp"
+
+namespace ikeme::ike {
+
+const char* name(Subsystem s) {
+  switch (s) {
+    case Subsystem::ENC:
+      return "ENC";
+    case Subsystem::NET:
+      return "NET";
+    case Subsystem::IKE:
+      return "IKE";
+    case Subsystem::CFG:
+      return "CFG";
+    case Subsystem::CHD:
+      return "CHD";
+    case Subsystem::KNL:
+      return "KNL";
+    case Subsystem::MED:
+      return "MED";
+    case Subsystem::ICE:
+      return "ICE";
+  }
+  return "???";
+}
+
+IkeSa::IkeSa(uint32_t id, SaContext ctx, bool initiator)
+    : id_(id), ctx_(ctx), initiator_(initiator), fragments_(FragmentLimits{}) {}
+
+IkeSa::~IkeSa() {
+  keys_.wipe();
+}
+
+const std::string& IkeSa::connection_name() const {
+  static const std::string kNone = "(unmatched)";
+  if (conn_) return conn_->name;
+  if (!candidates_.empty()) return candidates_.front()->name;
+  return kNone;
+}
+
+void IkeSa::log(Actions& out, int level, std::string text, Subsystem s) const {
+  out.log(s, level, id_, connection_name(), std::move(text));
+}
+
+Header IkeSa::header(ExchangeType exchange, bool response, uint32_t message_id) const {
+  Header h;
+  h.spi_i = spi_i_;
+  h.spi_r = spi_r_;
+  h.exchange = exchange;
+  h.flags =
+      static_cast<uint8_t>((initiator_ ? kFlagInitiator : 0) | (response ? kFlagResponse : 0));
+  h.message_id = message_id;
+  return h;
+}
+
+Bytes IkeSa::frame(Bytes message) const {
+  if (local_.port == ctx_.config->port) return message;
+  return add_non_esp_marker(message);
+}
+
+std::vector<Bytes> IkeSa::protect(ExchangeType exchange, bool response, uint32_t message_id,
+                                  const std::vector<Payload>& inner, Actions& out) {
+  std::vector<Bytes> datagrams;
+  PayloadType first = PayloadType::NONE;
+  auto plain = encode_payload_chain(inner, first);
+  if (!plain) {
+    log(out, 0, "cannot encode message: " + plain.error().detail, Subsystem::ENC);
+    return datagrams;
+  }
+  Message m{header(exchange, response, message_id), {}};
+  const size_t overhead = kHeaderSize + 4 + (local_.port == ctx_.config->port ? 0 : 4) + 8;
+  size_t whole = overhead + cipher_out_->sealed_size(plain->size());
+  bool fragment = peer_fragmentation_ && conn_ && conn_->fragmentation &&
+                  exchange != ExchangeType::IKE_SA_INIT && whole > ctx_.config->fragment_size;
+
+  auto seal_one = [&](Payload body_payload, ByteView chunk, size_t body_size) -> bool {
+    m.payloads = {std::move(body_payload)};
+    auto wire = encode_message(m);
+    if (!wire) return false;
+    size_t body_offset = wire->size() - body_size;
+    auto body = cipher_out_->seal(ByteView(*wire).first(body_offset), chunk,
+                                  ctx_.rng->bytes(cipher_out_->iv_size()));
+    if (!body) {
+      log(out, 0, "encryption failed: " + body.error().detail, Subsystem::ENC);
+      return false;
+    }
+    std::copy(body->begin(), body->end(), wire->begin() + static_cast<long>(body_offset));
+    datagrams.push_back(frame(std::move(*wire)));
+    return true;
+  };
+
+  if (!fragment) {
+    size_t body = cipher_out_->sealed_size(plain->size());
+    seal_one(Payload{PayloadType::SK, false, EncryptedPayload{first, Bytes(body)}}, *plain, body);
+    return datagrams;
+  }
+  // RFC 7383 §2.5.3: each fragment carries as much plaintext as fits the size limit.
+  size_t budget = ctx_.config->fragment_size - overhead - 4;  // minus the SKF fragment header
+  size_t chunk_size = 0;
+  while (cipher_out_->sealed_size(chunk_size + 1) <= budget) ++chunk_size;
+  if (chunk_size == 0) return datagrams;
+  size_t total = (plain->size() + chunk_size - 1) / chunk_size;
+  if (total > 0xffff) return datagrams;
+  for (size_t i = 0; i < total; ++i) {
+    ByteView chunk = ByteView(*plain).subspan(i * chunk_size,
+                                              std::min(chunk_size, plain->size() - i * chunk_size));
+    size_t body = cipher_out_->sealed_size(chunk.size());
+    EncryptedFragmentPayload f{i == 0 ? first : PayloadType::NONE, static_cast<uint16_t>(i + 1),
+                               static_cast<uint16_t>(total), Bytes(body)};
+    if (!seal_one(Payload{PayloadType::SKF, false, std::move(f)}, chunk, body)) return {};
+  }
+  return datagrams;
+}
+
+void IkeSa::transmit(const std::vector<Bytes>& datagrams, Actions& out) {
+  for (const Bytes& d : datagrams) out.sends.push_back(SendDatagram{local_, remote_, d});
+  log(out, 2,
+      "sending packet: from " + local_.to_string() + " to " + remote_.to_string() + " (" +
+          std::to_string(datagrams.empty() ? 0 : datagrams.front().size()) + " bytes" +
+          (datagrams.size() > 1 ? ", " + std::to_string(datagrams.size()) + " fragments" : "") +
+          ")",
+      Subsystem::NET);
+}
+
+void IkeSa::send_request(ExchangeType exchange, std::vector<Payload> inner, Timestamp now,
+                         Actions& out) {
+  uint32_t mid = next_request_id_++;
+  log(out, 1, "generating " + summarize(Message{header(exchange, false, mid), inner}),
+      Subsystem::ENC);
+  Outstanding o{exchange, mid, protect(exchange, false, mid, inner, out)};
+  o.next_send = now + ctx_.config->retransmit.timeout;
+  transmit(o.datagrams, out);
+  last_outbound_ = now;
+  outstanding_ = std::move(o);
+}
+
+void IkeSa::send_response(ExchangeType exchange, uint32_t message_id, std::vector<Payload> inner,
+                          Actions& out) {
+  log(out, 1, "generating " + summarize(Message{header(exchange, true, message_id), inner}),
+      Subsystem::ENC);
+  auto datagrams = protect(exchange, true, message_id, inner, out);
+  transmit(datagrams, out);
+  last_response_ = {message_id, std::move(datagrams)};
+}
+
+bool IkeSa::unprotect(const Message& m, ByteView raw, std::vector<Payload>& inner, Actions& out) {
+  if (!cipher_in_) {
+    log(out, 1, "encrypted message before keys exist, dropped", Subsystem::ENC);
+    return false;
+  }
+  if (m.find(PayloadType::SK)) {
+    auto opened = crypto::open_sk(m, raw, *cipher_in_);
+    if (!opened) {
+      log(out, 1,
+          name(m.header.exchange) + " message " + std::to_string(m.header.message_id) +
+              " dropped: " + opened.error().detail,
+          Subsystem::ENC);
+      return false;
+    }
+    inner = std::move(opened.value());
+    return true;
+  }
+  const Payload* skf = m.find(PayloadType::SKF);
+  if (!skf) {
+    inner = m.payloads;  // unprotected (only acceptable where the caller allows it)
+    return true;
+  }
+  auto plain = crypto::open_skf(m, raw, *cipher_in_);
+  if (!plain) {
+    log(out, 1, "fragment dropped: " + plain.error().detail, Subsystem::ENC);
+    return false;
+  }
+  std::pair<uint32_t, bool> key{m.header.message_id, m.header.response()};
+  if (fragments_for_ != key) {
+    fragments_.reset();
+    fragments_for_ = key;
+  }
+  const auto& f = *skf->as<EncryptedFragmentPayload>();
+  auto added = fragments_.add(f.number, f.total, f.first_inner, std::move(plain.value()));
+  switch (added.outcome) {
+    case FragmentAssembler::Outcome::Incomplete:
+    case FragmentAssembler::Outcome::Duplicate:
+      return false;
+    case FragmentAssembler::Outcome::Rejected:
+      log(out, 1, "fragment rejected: " + added.reason, Subsystem::ENC);
+      return false;
+    case FragmentAssembler::Outcome::Complete:
+      break;
+  }
+  fragments_for_.reset();
+  auto chain = parse_payload_chain(added.first_inner, added.plaintext);
+  if (!chain) {
+    log(out, 1, "reassembled message malformed: " + chain.error().to_string(), Subsystem::ENC);
+    return false;
+  }
+  log(out, 2, "reassembled " + std::to_string(f.total) + " fragments", Subsystem::ENC);
+  inner = std::move(chain.value());
+  return true;
+}
+
+void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remote, Timestamp now,
+                   Actions& out) {
+  if (dead()) return;
+  const Header& h = m.header;
+  if (h.exchange == ExchangeType::IKE_SA_INIT) {
+    if (initiator_ && h.response())
+      handle_init_response(m, raw, local, remote, now, out);
+    else if (!initiator_ && !h.response())
+      resend_init_response(out);  // a retransmission
+    return;
+  }
+  if (h.response()) {
+    if (!outstanding_ || outstanding_->message_id != h.message_id) {
+      log(out, 2, "unexpected response " + std::to_string(h.message_id) + " dropped");
+      return;
+    }
+  } else if (h.message_id != expected_request_id_) {
+    if (last_response_ && h.message_id == last_response_->first) {
+      // A retransmitted request (possibly one fragment of it): answer from the cache once the
+      // first datagram of the request arrives again.
+      if (!m.find(PayloadType::SKF) ||
+          m.find(PayloadType::SKF)->as<EncryptedFragmentPayload>()->number == 1) {
+        log(out, 1,
+            "received retransmit of request with ID " + std::to_string(h.message_id) +
+                ", retransmitting response");
+        transmit(last_response_->second, out);
+      }
+    } else {
+      log(out, 1,
+          "message ID " + std::to_string(h.message_id) + " out of window (expected " +
+              std::to_string(expected_request_id_) + "), dropped");
+    }
+    return;
+  }
+  std::vector<Payload> inner;
+  if (!m.find(PayloadType::SK) && !m.find(PayloadType::SKF)) {
+    log(out, 1, name(h.exchange) + " without encryption dropped", Subsystem::ENC);
+    return;
+  }
+  if (!unprotect(m, raw, inner, out)) return;
+  last_inbound_ = now;
+  log(out, 1, "parsed " + summarize(Message{h, inner}), Subsystem::ENC);
+  // The peer may float to port 4500 or its NAT may rebind: answer where the message came from.
+  if (!initiator_ && remote != remote_) {
+    log(out, 1, "remote endpoint changed from " + remote_.to_string() + " to " + remote.to_string(),
+        Subsystem::NET);
+    remote_ = remote;
+    local_ = local;
+  }
+  if (h.response()) {
+    outstanding_.reset();
+    switch (h.exchange) {
+      case ExchangeType::IKE_AUTH:
+        handle_auth_response(inner, now, out);
+        break;
+      case ExchangeType::INFORMATIONAL:
+        handle_informational_response(inner, out);
+        break;
+      default:
+        log(out, 1, "response to " + name(h.exchange) + " ignored");
+        break;
+    }
+    return;
+  }
+  ++expected_request_id_;
+  switch (h.exchange) {
+    case ExchangeType::IKE_AUTH:
+      handle_auth_request(m, inner, now, out);
+      break;
+    case ExchangeType::INFORMATIONAL:
+      handle_informational_request(m, inner, out);
+      break;
+    case ExchangeType::CREATE_CHILD_SA:
+      log(out, 1, "CREATE_CHILD_SA is not supported by this version, answering NO_ADDITIONAL_SAS");
+      send_response(h.exchange, h.message_id, {make_notify(NotifyType::NO_ADDITIONAL_SAS)}, out);
+      break;
+    default:
+      log(out, 1, name(h.exchange) + " request not handled, answering empty");
+      send_response(h.exchange, h.message_id, {}, out);
+      break;
+  }
+}
+
+std::optional<Timestamp> IkeSa::next_timeout() const {
+  if (dead()) return std::nullopt;
+  std::optional<Timestamp> t;
+  auto earliest = [&](Timestamp c) { t = t ? std::min(*t, c) : c; };
+  if (outstanding_) {
+    earliest(outstanding_->next_send);
+    if (outstanding_->give_up.count()) earliest(outstanding_->give_up);
+  }
+  if (state_ == State::Connecting && !initiator_)
+    earliest(created_ + ctx_.config->half_open_timeout);
+  if (state_ == State::Established) {
+    if (conn_ && conn_->dpd_delay.count() && !outstanding_)
+      earliest(last_inbound_ + conn_->dpd_delay);
+    if (nat_local_) earliest(last_outbound_ + ctx_.config->keepalive_interval);
+  }
+  return t;
+}
+
+void IkeSa::handle_timeout(Timestamp now, Actions& out) {
+  if (dead()) return;
+  if (state_ == State::Connecting && !initiator_ &&
+      now >= created_ + ctx_.config->half_open_timeout) {
+    fail(out, "half-open IKE SA timed out after " +
+                  std::to_string(ctx_.config->half_open_timeout.count() / 1000) + " s");
+    return;
+  }
+  if (outstanding_) {
+    if (outstanding_->give_up.count() && now >= outstanding_->give_up) {
+      fail(out, "liveness check timed out after " +
+                    std::to_string(conn_->dpd_timeout.count() / 1000) + " s, peer is dead");
+      return;
+    }
+    if (now >= outstanding_->next_send) {
+      const RetransmitConfig& rc = ctx_.config->retransmit;
+      if (outstanding_->retransmits >= rc.tries) {
+        fail(out, "giving up after " + std::to_string(rc.tries) + " retransmits of " +
+                      name(outstanding_->exchange) + " request " +
+                      std::to_string(outstanding_->message_id));
+        return;
+      }
+      ++outstanding_->retransmits;
+      auto wait = std::chrono::duration<double, std::milli>(
+          rc.timeout.count() * std::pow(rc.base, outstanding_->retransmits));
+      outstanding_->next_send = now + std::chrono::duration_cast<Duration>(wait);
+      log(out, 1,
+          "retransmit " + std::to_string(outstanding_->retransmits) +
+              " of request with message ID " + std::to_string(outstanding_->message_id));
+      transmit(outstanding_->datagrams, out);
+      last_outbound_ = now;
+    }
+  }
+  if (state_ == State::Established) {
+    if (conn_ && conn_->dpd_delay.count() && !outstanding_ &&
+        now >= last_inbound_ + conn_->dpd_delay)
+      send_liveness_check(now, out);
+    if (nat_local_ && now >= last_outbound_ + ctx_.config->keepalive_interval) {
+      out.sends.push_back(SendDatagram{local_, remote_, Bytes{0xFF}});
+      last_outbound_ = now;
+      log(out, 3, "sending keep alive to " + remote_.to_string(), Subsystem::NET);
+    }
+  }
+}
+
+void IkeSa::delete_children(Actions& out) {
+  for (ChildSa& c : children_) {
+    out.children.push_back(ChildSaEvent{ChildSaEvent::Kind::Deleted, c.params});
+    log(out, 1,
+        "CHILD_SA " + c.params.child + "{" + std::to_string(c.params.unique_id) + "} deleted",
+        Subsystem::CHD);
+  }
+  children_.clear();
+}
+
+void IkeSa::fail(Actions& out, const std::string& why) {
+  log(out, 0, "IKE_SA " + connection_name() + "[" + std::to_string(id_) + "] failed: " + why);
+  delete_children(out);
+  state_ = State::Dead;
+  failed_ = true;
+  outstanding_.reset();
+}
+
+void IkeSa::terminate(Timestamp now, Actions& out) {
+  if (state_ != State::Established) {
+    fail(out, "terminated before it was established");
+    return;
+  }
+  log(out, 1,
+      "deleting IKE_SA " + connection_name() + "[" + std::to_string(id_) + "] between " +
+          local_.to_string() + "..." + remote_.to_string());
+  state_ = State::Deleting;
+  outstanding_.reset();  // a pending exchange is abandoned for the DELETE
+  send_request(ExchangeType::INFORMATIONAL,
+               {Payload{PayloadType::DELETE, false, DeletePayload{ProtocolId::IKE, 0, {}}}}, now,
+               out);
+}
+
+IkeSaInfo IkeSa::info() const {
+  IkeSaInfo i;
+  i.id = id_;
+  i.connection = connection_name();
+  static const char* const kStates[] = {"CONNECTING", "ESTABLISHED", "DELETING", "DEAD"};
+  i.state = kStates[static_cast<int>(state_)];
+  i.initiator = initiator_;
+  i.spi_i = spi_i_;
+  i.spi_r = spi_r_;
+  i.local = local_;
+  i.remote = remote_;
+  if (conn_) i.local_id = conn_->local.id.to_string();
+  i.remote_id = remote_id_.to_string();
+  if (prf_) i.algorithms = describe(ike_proposal_);
+  i.nat_local = nat_local_;
+  i.nat_remote = nat_remote_;
+  for (const ChildSa& c : children_) {
+    ChildSaInfo ci;
+    ci.name = c.params.child;
+    ci.unique_id = c.params.unique_id;
+    ci.spi_in = c.params.spi_in;
+    ci.spi_out = c.params.spi_out;
+    ci.algorithms = c.algorithms;
+    ci.local_ts = to_string(c.params.local_ts);
+    ci.remote_ts = to_string(c.params.remote_ts);
+    ci.mode = c.params.mode;
+    ci.udp_encapsulation = c.params.udp_encapsulation;
+    i.children.push_back(std::move(ci));
+  }
+  return i;
+}
+
+bool IkeSa::derive_keys(Actions& out) {
+  auto prf = crypto::Prf::make(algorithms_.prf);
+  if (!prf) {
+    fail(out, prf.error().detail);
+    return false;
+  }
+  prf_ = *prf;
+  auto shared = ke_->shared_secret(ke_peer_public_);
+  if (!shared) {
+    fail(out, "key exchange failed: " + shared.error().detail);
+    return false;
+  }
+  auto sizes = crypto::sk_key_sizes(algorithms_.sk);
+  auto keys = crypto::derive_ike_sa_keys(*prf_, ni_, nr_, *shared, spi_i_, spi_r_, *sizes);
+  std::fill(shared->begin(), shared->end(), 0);
+  if (!keys) {
+    fail(out, "key derivation failed: " + keys.error().detail);
+    return false;
+  }
+  keys_ = std::move(keys.value());
+  const Bytes& e_in = initiator_ ? keys_.sk_er : keys_.sk_ei;
+  const Bytes& a_in = initiator_ ? keys_.sk_ar : keys_.sk_ai;
+  const Bytes& e_out = initiator_ ? keys_.sk_ei : keys_.sk_er;
+  const Bytes& a_out = initiator_ ? keys_.sk_ai : keys_.sk_ar;
+  auto in = crypto::make_sk_cipher(algorithms_.sk, e_in, a_in);
+  auto outc = crypto::make_sk_cipher(algorithms_.sk, e_out, a_out);
+  if (!in || !outc) {
+    fail(out, "cannot set up IKE SA protection");
+    return false;
+  }
+  cipher_in_ = std::move(in.value());
+  cipher_out_ = std::move(outc.value());
+  ke_.reset();  // the private value is no longer needed
+  return true;
+}
+
+}  // namespace ikeme::ike

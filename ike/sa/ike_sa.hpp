@@ -1,0 +1,204 @@
+#pragma once
+// One IKE SA (RFC 7296) and its CHILD_SAs, sans-IO. It is fed parsed messages with their raw bytes
+// and the time, and answers through Actions; it never touches sockets or clocks.
+//
+// Exchanges are handled one concern per file: ike_sa_init.cpp (IKE_SA_INIT, NAT detection,
+// cookies, INVALID_KE_PAYLOAD), ike_sa_auth.cpp (IKE_AUTH with PSK and the first CHILD_SA),
+// ike_sa_informational.cpp (DELETE, liveness), ike_sa.cpp (message IDs, protection,
+// fragmentation, retransmission, timers).
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ike/codec/message.hpp"
+#include "ike/crypto/key_derivation.hpp"
+#include "ike/crypto/key_exchange.hpp"
+#include "ike/crypto/random.hpp"
+#include "ike/crypto/sk_cipher.hpp"
+#include "ike/sa/actions.hpp"
+#include "ike/sa/connection.hpp"
+#include "ike/sa/fragment_assembler.hpp"
+
+namespace ikeme::ike {
+
+// Engine-wide things an SA needs: configuration, randomness and the CHILD_SA id counter.
+struct SaContext {
+  const EngineConfig* config = nullptr;
+  crypto::Rng* rng = nullptr;
+  uint32_t* next_child_id = nullptr;
+};
+
+struct ChildSaInfo {
+  std::string name;
+  uint32_t unique_id = 0;
+  uint32_t spi_in = 0, spi_out = 0;
+  std::string algorithms;  // "AES_GCM_16_128/NO_EXT_SEQ"
+  std::string local_ts, remote_ts;
+  ChildMode mode = ChildMode::Tunnel;
+  bool udp_encapsulation = false;
+};
+
+struct IkeSaInfo {
+  uint32_t id = 0;
+  std::string connection;
+  std::string state;  // CONNECTING, ESTABLISHED, DELETING, DEAD
+  bool initiator = false;
+  uint64_t spi_i = 0, spi_r = 0;
+  Endpoint local, remote;
+  std::string local_id, remote_id;
+  std::string algorithms;
+  bool nat_local = false, nat_remote = false;
+  std::vector<ChildSaInfo> children;
+};
+
+class IkeSa {
+ public:
+  enum class State { Connecting, Established, Deleting, Dead };
+
+  // Initiator: creates the SA and sends its IKE_SA_INIT request. `child` may be null (no CHILD_SA
+  // in IKE_AUTH, e.g. a mediation connection).
+  static std::unique_ptr<IkeSa> initiate(uint32_t id, std::shared_ptr<const ConnectionConfig> conn,
+                                         const ChildConfig* child, Endpoint local, Endpoint remote,
+                                         SaContext ctx, Timestamp now, Actions& out);
+
+  // Responder: handles an IKE_SA_INIT request (the engine already checked cookies). Returns null
+  // when the request is refused; the refusal (e.g. NO_PROPOSAL_CHOSEN) is then in `out`.
+  static std::unique_ptr<IkeSa> respond(
+      uint32_t id, const Message& request, ByteView raw, Endpoint local, Endpoint remote,
+      std::vector<std::shared_ptr<const ConnectionConfig>> candidates, SaContext ctx, Timestamp now,
+      Actions& out);
+
+  // A message for this SA (the marker already stripped). `local`/`remote` are where it arrived.
+  void handle(const Message& m, ByteView raw, Endpoint local, Endpoint remote, Timestamp now,
+              Actions& out);
+
+  std::optional<Timestamp> next_timeout() const;
+  void handle_timeout(Timestamp now, Actions& out);
+
+  // Sends a DELETE for the IKE SA (or tears down at once if it is not established).
+  void terminate(Timestamp now, Actions& out);
+
+  State state() const { return state_; }
+  bool dead() const { return state_ == State::Dead; }
+  bool failed() const { return failed_; }  // ended by an error rather than a deletion
+  bool initiator() const { return initiator_; }
+  uint32_t id() const { return id_; }
+  uint64_t spi_i() const { return spi_i_; }
+  uint64_t spi_r() const { return spi_r_; }
+  uint64_t our_spi() const { return initiator_ ? spi_i_ : spi_r_; }
+  const Endpoint& remote() const { return remote_; }
+  const std::string& connection_name() const;
+  IkeSaInfo info() const;
+  // The cached IKE_SA_INIT response, for a retransmitted request (responder only).
+  void resend_init_response(Actions& out);
+  const Bytes& init_request() const { return init_request_; }
+
+  ~IkeSa();
+
+ private:
+  IkeSa(uint32_t id, SaContext ctx, bool initiator);
+
+  struct ChildSa {
+    ChildSaParams params;
+    std::string algorithms;
+  };
+  struct Outstanding {
+    ExchangeType exchange;
+    uint32_t message_id;
+    std::vector<Bytes> datagrams;  // framed, ready to (re)send
+    unsigned retransmits = 0;
+    Timestamp next_send{0};
+    Timestamp give_up{0};  // for liveness checks: dpd_timeout
+  };
+
+  // --- ike_sa.cpp: plumbing
+  Header header(ExchangeType exchange, bool response, uint32_t message_id) const;
+  Bytes frame(Bytes message) const;  // adds the non-ESP marker on the NAT-T port
+  // Encodes `inner` inside SK, or SKF fragments when too large and the peer supports them.
+  std::vector<Bytes> protect(ExchangeType exchange, bool response, uint32_t message_id,
+                             const std::vector<Payload>& inner, Actions& out);
+  void send_request(ExchangeType exchange, std::vector<Payload> inner, Timestamp now, Actions& out);
+  void send_response(ExchangeType exchange, uint32_t message_id, std::vector<Payload> inner,
+                     Actions& out);
+  void transmit(const std::vector<Bytes>& datagrams, Actions& out);
+  // Opens SK/SKF; false when the message must be dropped (or waits for more fragments).
+  bool unprotect(const Message& m, ByteView raw, std::vector<Payload>& inner, Actions& out);
+  void log(Actions& out, int level, std::string text, Subsystem s = Subsystem::IKE) const;
+  void fail(Actions& out, const std::string& why);  // -> Dead, CHILD_SAs deleted
+  void delete_children(Actions& out);
+  bool derive_keys(Actions& out);
+
+  // --- ike_sa_init.cpp
+  void start_init(Timestamp now, Actions& out);
+  void handle_init_response(const Message& m, ByteView raw, Endpoint local, Endpoint remote,
+                            Timestamp now, Actions& out);
+  std::vector<Payload> nat_detection_notifies() const;
+  void check_nat(const Message& m, Endpoint local, Endpoint remote, Actions& out);
+  bool respond_init(const Message& request, ByteView raw, Actions& out);
+
+  // --- ike_sa_auth.cpp
+  void start_auth(Timestamp now, Actions& out);
+  void handle_auth_request(const Message& m, const std::vector<Payload>& inner, Timestamp now,
+                           Actions& out);
+  void handle_auth_response(const std::vector<Payload>& inner, Timestamp now, Actions& out);
+  Bytes auth_value(bool ours, const IdPayload& id) const;
+  std::vector<Payload> child_request_payloads();
+  bool install_child(const ChildConfig& cfg, const Proposal& selected, uint32_t spi_in,
+                     uint32_t spi_out, std::vector<TrafficSelector> local_ts,
+                     std::vector<TrafficSelector> remote_ts, ChildMode mode, Actions& out);
+  void established(Timestamp now, Actions& out);
+
+  // --- ike_sa_informational.cpp
+  void handle_informational_request(const Message& m, const std::vector<Payload>& inner,
+                                    Actions& out);
+  void handle_informational_response(const std::vector<Payload>& inner, Actions& out);
+  void send_liveness_check(Timestamp now, Actions& out);
+
+  uint32_t id_;
+  SaContext ctx_;
+  bool initiator_;
+  State state_ = State::Connecting;
+  std::shared_ptr<const ConnectionConfig> conn_;
+  std::vector<std::shared_ptr<const ConnectionConfig>> candidates_;  // responder, before IKE_AUTH
+  const ChildConfig* child_cfg_ = nullptr;  // initiator: the CHILD_SA to create in IKE_AUTH
+
+  uint64_t spi_i_ = 0, spi_r_ = 0;
+  Endpoint local_, remote_;
+  bool nat_local_ = false, nat_remote_ = false;  // a NAT in front of us / of the peer
+  bool peer_fragmentation_ = false;
+
+  // IKE_SA_INIT
+  std::unique_ptr<crypto::KeyExchange> ke_;
+  Bytes ke_peer_public_;
+  Bytes ni_, nr_, cookie_;
+  Bytes init_request_, init_response_;          // as sent/received, for AUTH
+  std::vector<Bytes> init_response_datagrams_;  // responder: cached for retransmits
+  Proposal ike_proposal_;
+  IkeAlgorithms algorithms_;
+  std::optional<crypto::Prf> prf_;
+  crypto::IkeSaKeys keys_;
+  std::unique_ptr<crypto::SkCipher> cipher_in_, cipher_out_;
+  unsigned init_retries_ = 0;  // COOKIE and INVALID_KE_PAYLOAD restarts
+
+  // IKE_AUTH
+  Identity remote_id_;
+  uint32_t pending_child_spi_ = 0;
+  std::vector<TrafficSelector> pending_tsi_, pending_tsr_;
+  std::vector<ChildSa> children_;
+
+  // Message IDs, retransmission, liveness
+  uint32_t next_request_id_ = 0;
+  uint32_t expected_request_id_ = 0;
+  std::optional<Outstanding> outstanding_;
+  std::optional<std::pair<uint32_t, std::vector<Bytes>>> last_response_;
+  FragmentAssembler fragments_;
+  std::optional<std::pair<uint32_t, bool>> fragments_for_;  // (message ID, response)
+  Timestamp created_{0};
+  Timestamp last_inbound_{0};
+  Timestamp last_outbound_{0};
+  bool failed_ = false;
+};
+
+}  // namespace ikeme::ike

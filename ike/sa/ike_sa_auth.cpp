@@ -1,0 +1,394 @@
+// IKE_AUTH (RFC 7296 §1.2, §2.15) with pre-shared keys, and the first CHILD_SA it creates:
+// ESP proposal selection, traffic selector narrowing (§2.9), transport mode (§1.3.1).
+
+#include <cstdio>
+
+extern "C" {
+#include <mbedtls/constant_time.h>  // mbedTLS 2.28 ships it without a C++ linkage guard
+}
+
+#include "ike/codec/me_endpoint.hpp"
+#include "ike/codec/summary.hpp"
+#include "ike/sa/ike_sa.hpp"
+#include "ike/sa/traffic_selectors.hpp"
+
+namespace ikeme::ike {
+namespace {
+
+Bytes id_body(const IdPayload& id) {
+  Bytes b{static_cast<uint8_t>(id.id_type), 0, 0, 0};
+  b.insert(b.end(), id.data.begin(), id.data.end());
+  return b;
+}
+
+std::string hex32(uint32_t v) {
+  char buf[12];
+  std::snprintf(buf, sizeof buf, "%08x", v);
+  return buf;
+}
+
+Bytes spi_bytes(uint32_t spi) {
+  return {static_cast<uint8_t>(spi >> 24), static_cast<uint8_t>(spi >> 16),
+          static_cast<uint8_t>(spi >> 8), static_cast<uint8_t>(spi)};
+}
+
+uint32_t spi_value(const Bytes& b) {
+  return b.size() == 4 ? static_cast<uint32_t>(b[0]) << 24 | b[1] << 16 | b[2] << 8 | b[3] : 0;
+}
+
+}  // namespace
+
+Bytes IkeSa::auth_value(bool ours, const IdPayload& id) const {
+  bool i_side = ours == initiator_;  // whether the AUTH is the original initiator's
+  const Bytes& message = i_side ? init_request_ : init_response_;
+  const Bytes& peer_nonce = i_side ? nr_ : ni_;
+  const Bytes& sk_p = i_side ? keys_.sk_pi : keys_.sk_pr;
+  return crypto::signed_octets(message, peer_nonce, *prf_, sk_p, id_body(id));
+}
+
+std::vector<Payload> IkeSa::child_request_payloads() {
+  std::vector<Payload> p;
+  const ChildConfig& c = *child_cfg_;
+  do pending_child_spi_ = ctx_.rng->u32();
+  while (pending_child_spi_ < 256);
+  std::vector<Proposal> esp;
+  for (const Proposal& prop : c.esp_proposals) {
+    Proposal q = without_dh(prop);
+    q.protocol = ProtocolId::ESP;
+    q.number = static_cast<uint8_t>(esp.size() + 1);
+    q.spi = spi_bytes(pending_child_spi_);
+    esp.push_back(std::move(q));
+  }
+  pending_tsi_ = c.local_ts.empty() ? std::vector{host_selector(local_.address)} : c.local_ts;
+  pending_tsr_ = c.remote_ts.empty() ? std::vector{host_selector(remote_.address)} : c.remote_ts;
+  if (c.mode == ChildMode::Transport) p.push_back(make_notify(NotifyType::USE_TRANSPORT_MODE));
+  p.push_back(Payload{PayloadType::SA, false, SaPayload{std::move(esp)}});
+  p.push_back(Payload{PayloadType::TSi, false, TsPayload{pending_tsi_}});
+  p.push_back(Payload{PayloadType::TSr, false, TsPayload{pending_tsr_}});
+  return p;
+}
+
+void IkeSa::start_auth(Timestamp now, Actions& out) {
+  Identity local_id = conn_->local.id.is_any() ? Identity::parse(local_.address.to_string()).value()
+                                               : conn_->local.id;
+  const SharedSecret* psk = find_psk(ctx_.config->ike_secrets, local_id, conn_->remote.id);
+  if (!psk)
+    return fail(out, "no shared key found for '" + local_id.to_string() + "' - '" +
+                         conn_->remote.id.to_string() + "'");
+  std::vector<Payload> p;
+  IdPayload idi = local_id.payload();
+  p.push_back(Payload{PayloadType::IDi, false, idi});
+  if (conn_->send_initial_contact) p.push_back(make_notify(NotifyType::INITIAL_CONTACT));
+  if (!conn_->remote.id.is_any())
+    p.push_back(Payload{PayloadType::IDr, false, conn_->remote.id.payload()});
+  p.push_back(Payload{PayloadType::AUTH, false,
+                      AuthPayload{AuthMethod::SHARED_KEY_MIC,
+                                  crypto::psk_auth(*prf_, psk->secret, auth_value(true, idi))}});
+  if (child_cfg_) {
+    for (Payload& c : child_request_payloads()) p.push_back(std::move(c));
+  }
+  if (conn_->mediation && nat_local_) {
+    // IKE-ME: ask the mediation server for our server-reflexive endpoint.
+    MeEndpoint ask{kPriorityServerReflexive, EndpointType::SERVER_REFLEXIVE, 0, std::nullopt};
+    p.push_back(make_notify(NotifyType::ME_ENDPOINT, encode_me_endpoint(ask)));
+  }
+  log(out, 1, "authentication of '" + local_id.to_string() + "' (myself) with pre-shared key");
+  send_request(ExchangeType::IKE_AUTH, std::move(p), now, out);
+}
+
+bool IkeSa::install_child(const ChildConfig& cfg, const Proposal& selected, uint32_t spi_in,
+                          uint32_t spi_out, std::vector<TrafficSelector> local_ts,
+                          std::vector<TrafficSelector> remote_ts, ChildMode mode, Actions& out) {
+  auto algs = esp_algorithms(selected);
+  if (!algs) {
+    log(out, 0, "CHILD_SA " + cfg.name + " not created: " + algs.error(), Subsystem::CHD);
+    return false;
+  }
+  auto sizes = crypto::sk_key_sizes({algs->encr, algs->key_bits, algs->integ});
+  auto keys = crypto::derive_child_sa_keys(*prf_, keys_.sk_d, {}, ni_, nr_, *sizes);
+  if (!keys) {
+    log(out, 0, "CHILD_SA key derivation failed: " + keys.error().detail, Subsystem::CHD);
+    return false;
+  }
+  ChildSa child;
+  ChildSaParams& c = child.params;
+  c.ike_sa_id = id_;
+  c.connection = conn_->name;
+  c.child = cfg.name;
+  c.unique_id = (*ctx_.next_child_id)++;
+  c.spi_in = spi_in;
+  c.spi_out = spi_out;
+  c.algorithms = *algs;
+  // "i" keys protect traffic from the original initiator.
+  c.encr_key_out = initiator_ ? keys->encr_i : keys->encr_r;
+  c.integ_key_out = initiator_ ? keys->integ_i : keys->integ_r;
+  c.encr_key_in = initiator_ ? keys->encr_r : keys->encr_i;
+  c.integ_key_in = initiator_ ? keys->integ_r : keys->integ_i;
+  keys->wipe();
+  c.local_ts = std::move(local_ts);
+  c.remote_ts = std::move(remote_ts);
+  c.mode = mode;
+  c.local = local_;
+  c.remote = remote_;
+  c.udp_encapsulation = nat_local_ || nat_remote_;
+  c.rekey_time_s = cfg.rekey_time_s;
+  c.life_time_s = cfg.life_time_s;
+  child.algorithms = describe(selected);
+  log(out, 0,
+      "CHILD_SA " + cfg.name + "{" + std::to_string(c.unique_id) + "} established with SPIs " +
+          hex32(spi_in) + "_i " + hex32(spi_out) + "_o and TS " + to_string(c.local_ts) +
+          " === " + to_string(c.remote_ts),
+      Subsystem::CHD);
+  out.children.push_back(ChildSaEvent{ChildSaEvent::Kind::Installed, c});
+  children_.push_back(std::move(child));
+  return true;
+}
+
+void IkeSa::established(Timestamp now, Actions& out) {
+  state_ = State::Established;
+  last_inbound_ = now;
+  candidates_.clear();
+  log(out, 0,
+      "IKE_SA " + conn_->name + "[" + std::to_string(id_) + "] established between " +
+          local_.to_string() + "[" + conn_->local.id.to_string() + "]..." + remote_.to_string() +
+          "[" + remote_id_.to_string() + "]");
+}
+
+void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& inner, Timestamp now,
+                                Actions& out) {
+  const uint32_t mid = m.header.message_id;
+  const Payload *idi = nullptr, *idr = nullptr, *auth = nullptr, *sa = nullptr, *tsi = nullptr,
+                *tsr = nullptr;
+  bool transport = false;
+  for (const Payload& p : inner) {
+    if (p.type == PayloadType::IDi) idi = &p;
+    if (p.type == PayloadType::IDr) idr = &p;
+    if (p.type == PayloadType::AUTH) auth = &p;
+    if (p.type == PayloadType::SA) sa = &p;
+    if (p.type == PayloadType::TSi) tsi = &p;
+    if (p.type == PayloadType::TSr) tsr = &p;
+    if (const auto* n = p.as<NotifyPayload>(); n && n->type == NotifyType::USE_TRANSPORT_MODE)
+      transport = true;
+  }
+  auto refuse = [&](NotifyType type, const std::string& why) {
+    log(out, 0, "IKE_AUTH refused: " + why);
+    send_response(ExchangeType::IKE_AUTH, mid, {make_notify(type)}, out);
+    fail(out, why);
+  };
+  if (state_ != State::Connecting)
+    return refuse(NotifyType::INVALID_SYNTAX, "IKE_AUTH on an established SA");
+  if (!idi || !auth)
+    return refuse(NotifyType::INVALID_SYNTAX, "IKE_AUTH request lacks IDi or AUTH");
+  remote_id_ = Identity::from_payload(*idi->as<IdPayload>());
+  std::optional<Identity> wanted_local;
+  if (idr) wanted_local = Identity::from_payload(*idr->as<IdPayload>());
+  // Final connection: identities match and the negotiated IKE proposal is acceptable to it.
+  std::shared_ptr<const ConnectionConfig> match;
+  for (const auto& c : candidates_) {
+    if (!c->remote.id.matches(remote_id_)) continue;
+    if (wanted_local && !c->local.id.is_any() && !c->local.id.matches(*wanted_local)) continue;
+    if (c->mediation != conn_->mediation) continue;
+    if (!select_proposal(c->proposals, {ike_proposal_})) continue;
+    match = c;
+    break;
+  }
+  if (!match)
+    return refuse(NotifyType::AUTHENTICATION_FAILED,
+                  "no connection matches peer identity '" + remote_id_.to_string() + "'");
+  conn_ = match;
+  if (conn_->remote.method != AuthMethodConfig::Psk ||
+      auth->as<AuthPayload>()->method != AuthMethod::SHARED_KEY_MIC)
+    return refuse(NotifyType::AUTHENTICATION_FAILED,
+                  "peer uses " + name(auth->as<AuthPayload>()->method) +
+                      " authentication; only pre-shared keys are supported by this version");
+  Identity local_id = conn_->local.id.is_any() ? Identity::parse(local_.address.to_string()).value()
+                                               : conn_->local.id;
+  const SharedSecret* psk = find_psk(ctx_.config->ike_secrets, local_id, remote_id_);
+  if (!psk)
+    return refuse(NotifyType::AUTHENTICATION_FAILED, "no shared key found for '" +
+                                                         local_id.to_string() + "' - '" +
+                                                         remote_id_.to_string() + "'");
+  Bytes expected = crypto::psk_auth(*prf_, psk->secret, auth_value(false, *idi->as<IdPayload>()));
+  const Bytes& got = auth->as<AuthPayload>()->data;
+  if (got.size() != expected.size() ||
+      mbedtls_ct_memcmp(got.data(), expected.data(), expected.size()) != 0)
+    return refuse(NotifyType::AUTHENTICATION_FAILED,
+                  "pre-shared key authentication of '" + remote_id_.to_string() + "' failed");
+  log(out, 1, "authentication of '" + remote_id_.to_string() + "' with pre-shared key successful");
+
+  std::vector<Payload> resp;
+  IdPayload my_id = local_id.payload();
+  resp.push_back(Payload{PayloadType::IDr, false, my_id});
+  resp.push_back(
+      Payload{PayloadType::AUTH, false,
+              AuthPayload{AuthMethod::SHARED_KEY_MIC,
+                          crypto::psk_auth(*prf_, psk->secret, auth_value(true, my_id))}});
+  if (conn_->mediation) {
+    // IKE-ME: report the peer's server-reflexive endpoint when it asked for it.
+    for (const Payload& p : inner) {
+      const auto* n = p.as<NotifyPayload>();
+      if (!n || n->type != NotifyType::ME_ENDPOINT) continue;
+      MeEndpoint srflx{kPriorityServerReflexive, EndpointType::SERVER_REFLEXIVE, remote_.port,
+                       remote_.address};
+      resp.push_back(make_notify(NotifyType::ME_ENDPOINT, encode_me_endpoint(srflx)));
+      break;
+    }
+  }
+  established(now, out);
+
+  if (sa && tsi && tsr) {
+    if (conn_->mediation) {
+      log(out, 0, "CHILD_SA refused: mediation connections carry no CHILD_SAs", Subsystem::CHD);
+      resp.push_back(make_notify(NotifyType::NO_PROPOSAL_CHOSEN));
+    } else {
+      const auto& offered_tsi = tsi->as<TsPayload>()->selectors;
+      const auto& offered_tsr = tsr->as<TsPayload>()->selectors;
+      const ChildConfig* found = nullptr;
+      std::vector<TrafficSelector> n_tsi, n_tsr;
+      for (const ChildConfig& c : conn_->children) {
+        // "dynamic" remote TS behind a NAT: the peer's own (inner) host address is acceptable.
+        std::vector<TrafficSelector> allow_remote = c.remote_ts;
+        if (allow_remote.empty()) {
+          if (nat_remote_) {
+            for (const auto& ts : offered_tsi)
+              if (ts.start_address == ts.end_address) allow_remote.push_back(ts);
+          } else {
+            allow_remote = {host_selector(remote_.address)};
+          }
+        }
+        auto allow_local =
+            c.local_ts.empty() ? std::vector{host_selector(local_.address)} : c.local_ts;
+        n_tsi = narrow(offered_tsi, allow_remote);
+        n_tsr = narrow(offered_tsr, allow_local);
+        if (!n_tsi.empty() && !n_tsr.empty()) {
+          found = &c;
+          break;
+        }
+      }
+      if (!found) {
+        log(out, 0,
+            "no acceptable traffic selectors found for " + to_string(offered_tsi) +
+                " === " + to_string(offered_tsr),
+            Subsystem::CHD);
+        resp.push_back(make_notify(NotifyType::TS_UNACCEPTABLE));
+      } else {
+        std::vector<Proposal> mine;
+        for (const Proposal& p : found->esp_proposals) mine.push_back(without_dh(p));
+        std::vector<Proposal> theirs;
+        for (const Proposal& p : sa->as<SaPayload>()->proposals) theirs.push_back(without_dh(p));
+        auto chosen = select_proposal(mine, theirs);
+        if (!chosen || chosen->spi.size() != 4) {
+          log(out, 0, "no acceptable ESP proposal for CHILD_SA " + found->name, Subsystem::CHD);
+          resp.push_back(make_notify(NotifyType::NO_PROPOSAL_CHOSEN));
+        } else {
+          uint32_t spi_in = 0;
+          do spi_in = ctx_.rng->u32();
+          while (spi_in < 256);
+          ChildMode mode = transport && found->mode == ChildMode::Transport ? ChildMode::Transport
+                                                                            : ChildMode::Tunnel;
+          if (install_child(*found, *chosen, spi_in, spi_value(chosen->spi), n_tsr, n_tsi, mode,
+                            out)) {
+            Proposal answer = *chosen;
+            answer.spi = spi_bytes(spi_in);
+            if (mode == ChildMode::Transport)
+              resp.push_back(make_notify(NotifyType::USE_TRANSPORT_MODE));
+            resp.push_back(Payload{PayloadType::SA, false, SaPayload{{answer}}});
+            resp.push_back(Payload{PayloadType::TSi, false, TsPayload{n_tsi}});
+            resp.push_back(Payload{PayloadType::TSr, false, TsPayload{n_tsr}});
+          } else {
+            resp.push_back(make_notify(NotifyType::NO_PROPOSAL_CHOSEN));
+          }
+        }
+      }
+    }
+  }
+  send_response(ExchangeType::IKE_AUTH, mid, std::move(resp), out);
+}
+
+void IkeSa::handle_auth_response(const std::vector<Payload>& inner, Timestamp now, Actions& out) {
+  const Payload *idr = nullptr, *auth = nullptr, *sa = nullptr, *tsi = nullptr, *tsr = nullptr;
+  bool transport = false;
+  std::optional<NotifyType> child_error;
+  for (const Payload& p : inner) {
+    if (p.type == PayloadType::IDr) idr = &p;
+    if (p.type == PayloadType::AUTH) auth = &p;
+    if (p.type == PayloadType::SA) sa = &p;
+    if (p.type == PayloadType::TSi) tsi = &p;
+    if (p.type == PayloadType::TSr) tsr = &p;
+    const auto* n = p.as<NotifyPayload>();
+    if (!n) continue;
+    if (n->type == NotifyType::USE_TRANSPORT_MODE) transport = true;
+    if (n->type == NotifyType::AUTHENTICATION_FAILED || n->type == NotifyType::INVALID_SYNTAX)
+      return fail(out, "peer answered IKE_AUTH with " + name(n->type));
+    if (is_error_notify(n->type)) child_error = n->type;
+    if (n->type == NotifyType::ME_ENDPOINT) {
+      if (auto ep = parse_me_endpoint(n->data, FamilyNone::Forbidden))
+        log(out, 1, "received " + ep->to_string() + " ME_ENDPOINT", Subsystem::MED);
+    }
+  }
+  if (!idr || !auth) return fail(out, "IKE_AUTH response lacks IDr or AUTH");
+  remote_id_ = Identity::from_payload(*idr->as<IdPayload>());
+  if (!conn_->remote.id.matches(remote_id_))
+    return fail(out, "peer identity '" + remote_id_.to_string() + "' is not the configured '" +
+                         conn_->remote.id.to_string() + "'");
+  if (auth->as<AuthPayload>()->method != AuthMethod::SHARED_KEY_MIC)
+    return fail(out, "peer authenticated with " + name(auth->as<AuthPayload>()->method) +
+                         "; only pre-shared keys are supported by this version");
+  Identity local_id = conn_->local.id.is_any() ? Identity::parse(local_.address.to_string()).value()
+                                               : conn_->local.id;
+  const SharedSecret* psk = find_psk(ctx_.config->ike_secrets, local_id, remote_id_);
+  if (!psk) return fail(out, "no shared key for '" + remote_id_.to_string() + "'");
+  Bytes expected = crypto::psk_auth(*prf_, psk->secret, auth_value(false, *idr->as<IdPayload>()));
+  const Bytes& got = auth->as<AuthPayload>()->data;
+  if (got.size() != expected.size() ||
+      mbedtls_ct_memcmp(got.data(), expected.data(), expected.size()) != 0)
+    return fail(out, "pre-shared key authentication of '" + remote_id_.to_string() + "' failed");
+  log(out, 1, "authentication of '" + remote_id_.to_string() + "' with pre-shared key successful");
+  established(now, out);
+  if (!child_cfg_) return;
+  if (child_error) {
+    log(out, 0,
+        "CHILD_SA " + child_cfg_->name + " not created: peer answered " + name(*child_error),
+        Subsystem::CHD);
+    return;
+  }
+  if (!sa || !tsi || !tsr) {
+    log(out, 0, "CHILD_SA " + child_cfg_->name + " not created: response lacks SA/TSi/TSr",
+        Subsystem::CHD);
+    return;
+  }
+  const auto& props = sa->as<SaPayload>()->proposals;
+  std::vector<Proposal> mine;
+  for (const Proposal& p : child_cfg_->esp_proposals) mine.push_back(without_dh(p));
+  auto accepted = props.size() == 1 ? select_proposal(mine, props) : std::nullopt;
+  if (!accepted || accepted->transforms.size() != props.front().transforms.size() ||
+      accepted->spi.size() != 4) {
+    log(out, 0,
+        "CHILD_SA " + child_cfg_->name +
+            " not created: peer chose an ESP proposal we did not offer",
+        Subsystem::CHD);
+    return;
+  }
+  const auto& n_tsi = tsi->as<TsPayload>()->selectors;
+  const auto& n_tsr = tsr->as<TsPayload>()->selectors;
+  auto within = [](const std::vector<TrafficSelector>& got_ts,
+                   const std::vector<TrafficSelector>& asked) {
+    for (const auto& g : got_ts) {
+      bool ok = false;
+      for (const auto& a : asked) ok = ok || contains(a, g);
+      if (!ok) return false;
+    }
+    return !got_ts.empty();
+  };
+  if (!within(n_tsi, pending_tsi_) || !within(n_tsr, pending_tsr_)) {
+    log(out, 0, "CHILD_SA " + child_cfg_->name + " not created: peer widened the traffic selectors",
+        Subsystem::CHD);
+    return;
+  }
+  ChildMode mode = transport && child_cfg_->mode == ChildMode::Transport ? ChildMode::Transport
+                                                                         : ChildMode::Tunnel;
+  install_child(*child_cfg_, *accepted, pending_child_spi_, spi_value(accepted->spi), n_tsi, n_tsr,
+                mode, out);
+}
+
+}  // namespace ikeme::ike

@@ -1,0 +1,86 @@
+// INFORMATIONAL exchanges (RFC 7296 §1.4): DELETE of the IKE SA or of CHILD_SAs, and empty
+// liveness checks (dead peer detection).
+
+#include <algorithm>
+
+#include "ike/sa/ike_sa.hpp"
+
+namespace ikeme::ike {
+namespace {
+
+uint32_t spi_value(const Bytes& b) {
+  return b.size() == 4 ? static_cast<uint32_t>(b[0]) << 24 | b[1] << 16 | b[2] << 8 | b[3] : 0;
+}
+
+Bytes spi_bytes(uint32_t spi) {
+  return {static_cast<uint8_t>(spi >> 24), static_cast<uint8_t>(spi >> 16),
+          static_cast<uint8_t>(spi >> 8), static_cast<uint8_t>(spi)};
+}
+
+}  // namespace
+
+void IkeSa::handle_informational_request(const Message& m, const std::vector<Payload>& inner,
+                                         Actions& out) {
+  std::vector<Bytes> deleted_ours;  // our inbound SPIs of CHILD_SAs the peer deleted
+  bool delete_ike = false;
+  for (const Payload& p : inner) {
+    if (const auto* n = p.as<NotifyPayload>()) {
+      log(out, 1, "received " + name(n->type) + " notify");
+      continue;
+    }
+    const auto* d = p.as<DeletePayload>();
+    if (!d) continue;
+    if (d->protocol == ProtocolId::IKE) {
+      delete_ike = true;
+      continue;
+    }
+    for (const Bytes& spi : d->spis) {
+      uint32_t out_spi = spi_value(spi);  // the peer names its inbound SPI = our outbound
+      auto it = std::find_if(children_.begin(), children_.end(),
+                             [&](const ChildSa& c) { return c.params.spi_out == out_spi; });
+      if (it == children_.end()) {
+        log(out, 1, "received DELETE for unknown ESP CHILD_SA with SPI " + to_hex(spi),
+            Subsystem::CHD);
+        continue;
+      }
+      log(out, 1, "received DELETE for ESP CHILD_SA with SPI " + to_hex(spi), Subsystem::CHD);
+      out.children.push_back(ChildSaEvent{ChildSaEvent::Kind::Deleted, it->params});
+      log(out, 0,
+          "CHILD_SA " + it->params.child + "{" + std::to_string(it->params.unique_id) + "} closed",
+          Subsystem::CHD);
+      deleted_ours.push_back(spi_bytes(it->params.spi_in));
+      children_.erase(it);
+    }
+  }
+  if (delete_ike) {
+    log(out, 0,
+        "received DELETE for IKE_SA " + connection_name() + "[" + std::to_string(id_) + "]");
+    send_response(ExchangeType::INFORMATIONAL, m.header.message_id, {}, out);
+    delete_children(out);
+    state_ = State::Dead;
+    log(out, 0, "IKE_SA deleted");
+    return;
+  }
+  std::vector<Payload> resp;
+  if (!deleted_ours.empty())
+    resp.push_back(Payload{PayloadType::DELETE, false,
+                           DeletePayload{ProtocolId::ESP, 4, std::move(deleted_ours)}});
+  send_response(ExchangeType::INFORMATIONAL, m.header.message_id, std::move(resp), out);
+}
+
+void IkeSa::handle_informational_response(const std::vector<Payload>& inner, Actions& out) {
+  (void)inner;
+  if (state_ == State::Deleting) {
+    delete_children(out);
+    state_ = State::Dead;
+    log(out, 0, "IKE_SA " + connection_name() + "[" + std::to_string(id_) + "] deleted");
+  }
+}
+
+void IkeSa::send_liveness_check(Timestamp now, Actions& out) {
+  log(out, 2, "sending DPD request");
+  send_request(ExchangeType::INFORMATIONAL, {}, now, out);
+  if (outstanding_ && conn_) outstanding_->give_up = now + conn_->dpd_timeout;
+}
+
+}  // namespace ikeme::ike
