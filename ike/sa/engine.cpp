@@ -9,6 +9,8 @@ namespace ikeme::ike {
 namespace {
 
 constexpr Duration kCookieSecretLifetime{120000};
+constexpr Duration kRetryDelay{1000};          // before another keying attempt
+constexpr unsigned kInvalidSpiPerSecond = 10;  // unprotected INVALID_IKE_SPI answers
 
 }  // namespace
 
@@ -105,14 +107,51 @@ void IkeEngine::handle_datagram(Endpoint local, Endpoint remote, ByteView datagr
               name(h.exchange) + (h.response() ? " response" : " request") + " " +
                   std::to_string(h.message_id) + " for unknown IKE SA from " + remote.to_string() +
                   " dropped");
+      if (!h.response()) answer_invalid_spi(local, remote, h, now, out);
       return;
     }
     IkeSa& sa = *it->second;
     bool was_established = sa.state() == IkeSa::State::Established;
     sa.handle(m, bytes, local, remote, now, out);
-    if (!was_established && sa.state() == IkeSa::State::Established) ++stats_.ike_established;
+    if (!was_established && sa.state() == IkeSa::State::Established) {
+      ++stats_.ike_established;
+      after_handle(sa, out);
+    }
   }
-  reap(out);
+  reap(now, out);
+}
+
+void IkeEngine::after_handle(IkeSa& sa, Actions& out) {
+  // RFC 7296 §2.4: INITIAL_CONTACT says the peer has no other SAs with us any more.
+  if (!sa.take_initial_contact()) return;
+  for (auto& [spi, other] : sas_) {
+    if (other.get() == &sa || other->dead() || other->state() != IkeSa::State::Established)
+      continue;
+    if (other->connection_name() != sa.connection_name() || !(other->remote_id() == sa.remote_id()))
+      continue;
+    other->destroy_silently(out, "peer '" + sa.remote_id().to_string() +
+                                     "' sent INITIAL_CONTACT in IKE_SA [" +
+                                     std::to_string(sa.id()) + "]");
+  }
+}
+
+void IkeEngine::answer_invalid_spi(Endpoint local, Endpoint remote, const Header& h, Timestamp now,
+                                   Actions& out) {
+  // RFC 7296 §2.21.4: an unprotected INVALID_IKE_SPI, rate limited so that we are no reflector.
+  if (now - invalid_spi_window_ >= Duration(1000)) {
+    invalid_spi_window_ = now;
+    invalid_spi_sent_ = 0;
+  }
+  if (++invalid_spi_sent_ > kInvalidSpiPerSecond) return;
+  Message reply;
+  reply.header = h;
+  reply.header.flags =
+      static_cast<uint8_t>((h.flags & kFlagInitiator ? 0 : kFlagInitiator) | kFlagResponse);
+  reply.header.exchange = ExchangeType::INFORMATIONAL;
+  reply.payloads = {make_notify(NotifyType::INVALID_IKE_SPI)};
+  if (auto wire = encode_message(reply))
+    out.sends.push_back(SendDatagram{
+        local, remote, local.port == config_.port ? *wire : add_non_esp_marker(*wire)});
 }
 
 void IkeEngine::handle_init_request(Endpoint local, Endpoint remote, const Message& m, ByteView raw,
@@ -233,6 +272,7 @@ Status<std::string> IkeEngine::initiate(const std::string& connection, const std
     return Unexpected{"IKE SA could not be started (see log)"};
   }
   sas_[sa->our_spi()] = std::move(sa);
+  attempt_of_[id] = 1;
   return {};
 }
 
@@ -244,7 +284,7 @@ Status<std::string> IkeEngine::terminate(const std::string& connection, uint32_t
     found = true;
     sa->terminate(now, out);
   }
-  reap(out);
+  reap(now, out);
   if (!found)
     return Unexpected{sa_id ? "no IKE SA with id " + std::to_string(sa_id)
                             : "no IKE SA of connection '" + connection + "'"};
@@ -252,12 +292,14 @@ Status<std::string> IkeEngine::terminate(const std::string& connection, uint32_t
 }
 
 void IkeEngine::terminate_all(Timestamp now, Actions& out) {
+  pending_.clear();
   for (auto& [spi, sa] : sas_) sa->terminate(now, out);
-  reap(out);
+  reap(now, out);
 }
 
 std::optional<Timestamp> IkeEngine::next_timeout() const {
   std::optional<Timestamp> t;
+  for (const PendingInitiate& p : pending_) t = t ? std::min(*t, p.at) : p.at;
   for (const auto& [spi, sa] : sas_)
     if (auto s = sa->next_timeout()) t = t ? std::min(*t, *s) : *s;
   return t;
@@ -268,10 +310,29 @@ void IkeEngine::handle_timeout(Timestamp now, Actions& out) {
     auto t = sa->next_timeout();
     if (t && *t <= now) sa->handle_timeout(now, out);
   }
-  reap(out);
+  std::vector<PendingInitiate> due;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->at <= now) {
+      due.push_back(*it);
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const PendingInitiate& p : due) {
+    uint32_t id = next_sa_id_;
+    auto st = initiate(p.connection, p.child, now, out, p.source);
+    if (!st) {
+      out.log(Subsystem::CFG, 0, 0, p.connection, "re-initiating failed: " + st.error());
+      continue;
+    }
+    ++stats_.retries;
+    attempt_of_[id] = p.attempt;
+  }
+  reap(now, out);
 }
 
-void IkeEngine::reap(Actions& out) {
+void IkeEngine::reap(Timestamp now, Actions& out) {
   for (auto& c : out.children)
     if (c.kind == ChildSaEvent::Kind::Installed) ++stats_.children_installed;
   for (auto it = half_open_.begin(); it != half_open_.end();) {
@@ -283,7 +344,35 @@ void IkeEngine::reap(Actions& out) {
   }
   for (auto it = sas_.begin(); it != sas_.end();) {
     if (it->second->dead()) {
-      if (it->second->failed()) ++stats_.ike_failed;
+      IkeSa& sa = *it->second;
+      unsigned attempt = attempt_of_.count(sa.id()) ? attempt_of_[sa.id()] : 1;
+      attempt_of_.erase(sa.id());
+      if (sa.failed()) ++stats_.ike_failed;
+      auto conn = sa.connection();
+      if (sa.failed() && sa.initiator() && conn && !sa.was_established()) {
+        // keyingtries: 0 = forever, 1 = no retry.
+        if (conn->keyingtries == 0 || attempt < conn->keyingtries) {
+          out.log(Subsystem::IKE, 0, sa.id(), conn->name,
+                  "scheduling keying attempt " + std::to_string(attempt + 1) + " of " +
+                      (conn->keyingtries ? std::to_string(conn->keyingtries)
+                                         : std::string("%forever")));
+          pending_.push_back(PendingInitiate{conn->name, sa.child_name(), now + kRetryDelay,
+                                             attempt + 1, sa.local().address});
+        } else if (conn->keyingtries > 1) {
+          out.log(Subsystem::IKE, 0, sa.id(), conn->name,
+                  "giving up after " + std::to_string(attempt) + " keying attempts");
+        }
+      } else if (sa.failed() && sa.was_established() && conn && !conn->remote_addrs.empty()) {
+        // The peer went away (liveness check or retransmits failed): dpd_action.
+        for (const ChildConfig& c : conn->children) {
+          if (c.dpd_action != DpdAction::Restart) continue;
+          out.log(
+              Subsystem::IKE, 0, sa.id(), conn->name,
+              "restarting CHILD_SA " + c.name + " after the peer was lost (dpd_action=restart)");
+          pending_.push_back(PendingInitiate{conn->name, c.name, now, 1, sa.local().address});
+          break;  // one IKE SA carries the restart
+        }
+      }
       it = sas_.erase(it);
     } else {
       ++it;

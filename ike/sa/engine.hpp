@@ -19,6 +19,7 @@ struct EngineStats {
   uint64_t cookies_sent = 0;
   uint64_t half_open_dropped = 0;
   uint64_t unknown_spi = 0;
+  uint64_t retries = 0;
   uint64_t ike_established = 0;
   uint64_t ike_failed = 0;
   uint64_t children_installed = 0;
@@ -64,7 +65,11 @@ class IkeEngine {
   bool cookie_ok(const Message& m, const Endpoint& remote) const;
   Bytes make_cookie(const Message& m, const Endpoint& remote, uint32_t version) const;
   void rotate_cookie_secret(Timestamp now);
-  void reap(Actions& out);
+  // Removes dead SAs; schedules keyingtries retries and dpd_action=restart re-initiations.
+  void reap(Timestamp now, Actions& out);
+  void after_handle(IkeSa& sa, Actions& out);
+  void answer_invalid_spi(Endpoint local, Endpoint remote, const Header& h, Timestamp now,
+                          Actions& out);
   std::vector<std::shared_ptr<const ConnectionConfig>> candidates(const Endpoint& local,
                                                                   const Endpoint& remote) const;
 
@@ -80,6 +85,18 @@ class IkeEngine {
   uint32_t cookie_version_ = 0;
   Timestamp cookie_rotated_{0};
   EngineStats stats_;
+
+  // Initiations to start later: keyingtries retries and dpd_action=restart.
+  struct PendingInitiate {
+    std::string connection, child;
+    Timestamp at{0};
+    unsigned attempt = 1;             // the attempt this will be
+    std::optional<IpAddress> source;  // the local address the first attempt used
+  };
+  std::vector<PendingInitiate> pending_;
+  std::map<uint32_t, unsigned> attempt_of_;  // SA id -> which keying attempt it is
+  Timestamp invalid_spi_window_{0};
+  unsigned invalid_spi_sent_ = 0;
 };
 
 }  // namespace ikeme::ike

@@ -31,9 +31,16 @@ std::optional<Identity> Identity::parse(std::string_view text) {
     }
     return Identity(IdType::ID_KEY_ID, std::move(data));
   }
-  if (text[0] == '@') text.remove_prefix(1);
-  if (text.empty()) return std::nullopt;
+  // strongSwan: a leading "@" forces FQDN (even "@user@host"), "@@" forces RFC822.
   IdType type = text.find('@') != std::string_view::npos ? IdType::ID_RFC822_ADDR : IdType::ID_FQDN;
+  if (text.substr(0, 2) == "@@") {
+    text.remove_prefix(2);
+    type = IdType::ID_RFC822_ADDR;
+  } else if (text[0] == '@') {
+    text.remove_prefix(1);
+    type = IdType::ID_FQDN;
+  }
+  if (text.empty()) return std::nullopt;
   return Identity(type, Bytes(text.begin(), text.end()));
 }
 

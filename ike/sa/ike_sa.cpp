@@ -151,59 +151,58 @@ void IkeSa::send_response(ExchangeType exchange, uint32_t message_id, std::vecto
   last_response_ = {message_id, std::move(datagrams)};
 }
 
-bool IkeSa::unprotect(const Message& m, ByteView raw, std::vector<Payload>& inner, Actions& out) {
+IkeSa::Opened IkeSa::unprotect(const Message& m, ByteView raw, std::vector<Payload>& inner,
+                               Actions& out) {
   if (!cipher_in_) {
     log(out, 1, "encrypted message before keys exist, dropped", Subsystem::ENC);
-    return false;
+    return Opened::Drop;
   }
-  if (m.find(PayloadType::SK)) {
-    auto opened = crypto::open_sk(m, raw, *cipher_in_);
+  Bytes plain;
+  PayloadType first = PayloadType::NONE;
+  if (const Payload* sk = m.find(PayloadType::SK)) {
+    const auto& body = *sk->as<EncryptedPayload>();
+    auto opened = cipher_in_->open(raw, raw.size() - body.data.size());
     if (!opened) {
       log(out, 1,
           name(m.header.exchange) + " message " + std::to_string(m.header.message_id) +
               " dropped: " + opened.error().detail,
           Subsystem::ENC);
-      return false;
+      return Opened::Drop;
     }
-    inner = std::move(opened.value());
-    return true;
-  }
-  const Payload* skf = m.find(PayloadType::SKF);
-  if (!skf) {
-    inner = m.payloads;  // unprotected (only acceptable where the caller allows it)
-    return true;
-  }
-  auto plain = crypto::open_skf(m, raw, *cipher_in_);
-  if (!plain) {
-    log(out, 1, "fragment dropped: " + plain.error().detail, Subsystem::ENC);
-    return false;
-  }
-  std::pair<uint32_t, bool> key{m.header.message_id, m.header.response()};
-  if (fragments_for_ != key) {
-    fragments_.reset();
-    fragments_for_ = key;
-  }
-  const auto& f = *skf->as<EncryptedFragmentPayload>();
-  auto added = fragments_.add(f.number, f.total, f.first_inner, std::move(plain.value()));
-  switch (added.outcome) {
-    case FragmentAssembler::Outcome::Incomplete:
-    case FragmentAssembler::Outcome::Duplicate:
-      return false;
-    case FragmentAssembler::Outcome::Rejected:
+    plain = std::move(opened.value());
+    first = body.first_inner;
+  } else {
+    const Payload* skf = m.find(PayloadType::SKF);
+    auto opened = crypto::open_skf(m, raw, *cipher_in_);
+    if (!opened) {
+      log(out, 1, "fragment dropped: " + opened.error().detail, Subsystem::ENC);
+      return Opened::Drop;
+    }
+    std::pair<uint32_t, bool> key{m.header.message_id, m.header.response()};
+    if (fragments_for_ != key) {
+      fragments_.reset();
+      fragments_for_ = key;
+    }
+    const auto& f = *skf->as<EncryptedFragmentPayload>();
+    auto added = fragments_.add(f.number, f.total, f.first_inner, std::move(opened.value()));
+    if (added.outcome == FragmentAssembler::Outcome::Rejected)
       log(out, 1, "fragment rejected: " + added.reason, Subsystem::ENC);
-      return false;
-    case FragmentAssembler::Outcome::Complete:
-      break;
+    if (added.outcome != FragmentAssembler::Outcome::Complete) return Opened::Drop;
+    fragments_for_.reset();
+    log(out, 2, "reassembled " + std::to_string(f.total) + " fragments", Subsystem::ENC);
+    plain = std::move(added.plaintext);
+    first = added.first_inner;
   }
-  fragments_for_.reset();
-  auto chain = parse_payload_chain(added.first_inner, added.plaintext);
+  auto chain = parse_payload_chain(first, plain);
   if (!chain) {
-    log(out, 1, "reassembled message malformed: " + chain.error().to_string(), Subsystem::ENC);
-    return false;
+    log(out, 0,
+        "authenticated " + name(m.header.exchange) +
+            " message has malformed payloads: " + chain.error().to_string(),
+        Subsystem::ENC);
+    return Opened::Malformed;
   }
-  log(out, 2, "reassembled " + std::to_string(f.total) + " fragments", Subsystem::ENC);
   inner = std::move(chain.value());
-  return true;
+  return Opened::Ok;
 }
 
 void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remote, Timestamp now,
@@ -245,7 +244,19 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
     log(out, 1, name(h.exchange) + " without encryption dropped", Subsystem::ENC);
     return;
   }
-  if (!unprotect(m, raw, inner, out)) return;
+  switch (unprotect(m, raw, inner, out)) {
+    case Opened::Ok:
+      break;
+    case Opened::Drop:
+      return;
+    case Opened::Malformed:
+      if (!h.response()) {
+        ++expected_request_id_;
+        send_response(h.exchange, h.message_id, {make_notify(NotifyType::INVALID_SYNTAX)}, out);
+      }
+      fail(out, "peer sent a malformed " + name(h.exchange) + " message");
+      return;
+  }
   last_inbound_ = now;
   log(out, 1, "parsed " + summarize(Message{h, inner}), Subsystem::ENC);
   // The peer may float to port 4500 or its NAT may rebind: answer where the message came from.
@@ -367,6 +378,13 @@ void IkeSa::fail(Actions& out, const std::string& why) {
   delete_children(out);
   state_ = State::Dead;
   failed_ = true;
+  outstanding_.reset();
+}
+
+void IkeSa::destroy_silently(Actions& out, const std::string& why) {
+  log(out, 0, "destroying IKE_SA " + connection_name() + "[" + std::to_string(id_) + "]: " + why);
+  delete_children(out);
+  state_ = State::Dead;
   outstanding_.reset();
 }
 

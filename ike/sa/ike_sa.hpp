@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ike/codec/message.hpp"
@@ -83,12 +84,22 @@ class IkeSa {
   State state() const { return state_; }
   bool dead() const { return state_ == State::Dead; }
   bool failed() const { return failed_; }  // ended by an error rather than a deletion
+  bool was_established() const { return was_established_; }
+  // The connection and child this SA was started for (initiator), for retries and restarts.
+  std::shared_ptr<const ConnectionConfig> connection() const { return conn_; }
+  std::string child_name() const { return child_cfg_ ? child_cfg_->name : std::string(); }
+  const Identity& remote_id() const { return remote_id_; }
+  // True once, after the peer sent INITIAL_CONTACT in its IKE_AUTH (RFC 7296 §2.4).
+  bool take_initial_contact() { return std::exchange(initial_contact_, false); }
+  // Removes the SA without any message (the peer restarted: INITIAL_CONTACT from it).
+  void destroy_silently(Actions& out, const std::string& why);
   bool initiator() const { return initiator_; }
   uint32_t id() const { return id_; }
   uint64_t spi_i() const { return spi_i_; }
   uint64_t spi_r() const { return spi_r_; }
   uint64_t our_spi() const { return initiator_ ? spi_i_ : spi_r_; }
   const Endpoint& remote() const { return remote_; }
+  const Endpoint& local() const { return local_; }
   const std::string& connection_name() const;
   IkeSaInfo info() const;
   // The cached IKE_SA_INIT response, for a retransmitted request (responder only).
@@ -123,8 +134,10 @@ class IkeSa {
   void send_response(ExchangeType exchange, uint32_t message_id, std::vector<Payload> inner,
                      Actions& out);
   void transmit(const std::vector<Bytes>& datagrams, Actions& out);
-  // Opens SK/SKF; false when the message must be dropped (or waits for more fragments).
-  bool unprotect(const Message& m, ByteView raw, std::vector<Payload>& inner, Actions& out);
+  // Opens SK/SKF. Drop: integrity failed or more fragments are awaited. Malformed: the
+  // message is authentic but its payloads are not (RFC 7296 §2.21.2: answer INVALID_SYNTAX).
+  enum class Opened { Ok, Drop, Malformed };
+  Opened unprotect(const Message& m, ByteView raw, std::vector<Payload>& inner, Actions& out);
   void log(Actions& out, int level, std::string text, Subsystem s = Subsystem::IKE) const;
   void fail(Actions& out, const std::string& why);  // -> Dead, CHILD_SAs deleted
   void delete_children(Actions& out);
@@ -199,6 +212,8 @@ class IkeSa {
   Timestamp last_inbound_{0};
   Timestamp last_outbound_{0};
   bool failed_ = false;
+  bool was_established_ = false;
+  bool initial_contact_ = false;
 };
 
 }  // namespace ikeme::ike

@@ -146,6 +146,7 @@ bool IkeSa::install_child(const ChildConfig& cfg, const Proposal& selected, uint
 
 void IkeSa::established(Timestamp now, Actions& out) {
   state_ = State::Established;
+  was_established_ = true;
   last_inbound_ = now;
   candidates_.clear();
   log(out, 0,
@@ -169,6 +170,8 @@ void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& in
     if (p.type == PayloadType::TSr) tsr = &p;
     if (const auto* n = p.as<NotifyPayload>(); n && n->type == NotifyType::USE_TRANSPORT_MODE)
       transport = true;
+    if (const auto* n = p.as<NotifyPayload>(); n && n->type == NotifyType::INITIAL_CONTACT)
+      initial_contact_ = true;
   }
   auto refuse = [&](NotifyType type, const std::string& why) {
     log(out, 0, "IKE_AUTH refused: " + why);

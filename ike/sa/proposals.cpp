@@ -205,7 +205,18 @@ std::optional<Proposal> intersect(const Proposal& first, const Proposal& second)
     // A type only one side lists makes them incompatible, except "INTEG NONE" and an absent
     // ESN/DH list that both mean "none".
     if (!in_first && !in_second) continue;
-    if (in_first != in_second) return std::nullopt;
+    if (in_first != in_second) {
+      // The "none" values (INTEG NONE, DH NONE, NO_ESN) are all id 0. The listing side must
+      // include it; the result carries it only if `second` (the peer's proposal) lists it, so
+      // an answer has one transform of each type the peer included.
+      if (type == TransformType::ENCR || type == TransformType::PRF) return std::nullopt;
+      const Proposal& lister = in_first ? first : second;
+      auto none = std::find_if(lister.transforms.begin(), lister.transforms.end(),
+                               [&](const Transform& t) { return t.type == type && t.id == 0; });
+      if (none == lister.transforms.end()) return std::nullopt;
+      if (in_second) out.transforms.push_back(*none);
+      continue;
+    }
     const Transform* chosen = nullptr;
     for (const Transform& a : first.transforms) {
       if (a.type != type) continue;

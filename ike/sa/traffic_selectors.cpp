@@ -74,7 +74,8 @@ Result<std::optional<TrafficSelector>, std::string> parse_traffic_selector(std::
     addr = net.substr(0, slash);
     std::string_view len = net.substr(slash + 1);
     auto [p, ec] = std::from_chars(len.data(), len.data() + len.size(), prefix);
-    if (ec != std::errc() || p != len.data() + len.size()) return bad("bad prefix length");
+    if (ec != std::errc() || p != len.data() + len.size() || prefix < 0)
+      return bad("bad prefix length");
   }
   auto ip = IpAddress::parse(addr);
   if (!ip) return bad("not an IP address");

@@ -324,3 +324,101 @@ TEST_CASE("engine rejects unknown connections and children", "[sa][sim]") {
   REQUIRE_FALSE(resp.ok());
   CHECK(resp.error() == "connection 'home' has no remote_addrs to initiate to");
 }
+
+TEST_CASE("keyingtries retries a failed setup, then gives up", "[sa][sim]") {
+  auto p = make_pair("aes128-sha256-x25519", "aes128gcm16", "aes128-sha256-x25519", "aes128gcm16");
+  auto ca = p->a->engine->config();
+  ca.connections[0].keyingtries = 3;
+  ca.retransmit.tries = 1;
+  ca.retransmit.timeout = std::chrono::seconds(1);
+  p->a->engine->reload(ca);
+  p->net.drop = [](const InFlight& d) { return d.sender == "bob"; };
+  initiate(*p);
+  p->net.advance(std::chrono::seconds(3));
+  CHECK(p->a->logged("scheduling keying attempt 2 of 3"));
+  p->net.drop = nullptr;  // bob becomes reachable: attempt 2 succeeds
+  p->net.advance(std::chrono::seconds(5));
+  CHECK(p->b->sas().size() == 2);  // attempt 1 is still half-open at bob...
+  p->net.advance(std::chrono::seconds(30));
+  require_established_with_child(*p);  // ...until its half-open timeout
+  CHECK(p->b->logged("half-open IKE SA timed out after 30 s"));
+  CHECK(p->a->engine->stats().retries == 1);
+
+  auto q = make_pair("aes128-sha256-x25519", "aes128gcm16", "aes128-sha256-x25519", "aes128gcm16");
+  auto cq = q->a->engine->config();
+  cq.connections[0].keyingtries = 2;
+  cq.retransmit.tries = 0;
+  q->a->engine->reload(cq);
+  q->net.drop = [](const InFlight& d) { return d.sender == "bob"; };
+  initiate(*q);
+  q->net.advance(std::chrono::seconds(30));
+  CHECK(q->a->logged("giving up after 2 keying attempts"));
+  CHECK(q->a->sas().empty());
+}
+
+TEST_CASE("dpd_action=restart re-creates the tunnel after the peer was lost", "[sa][sim]") {
+  auto p = make_pair("aes128-sha256-x25519", "aes128gcm16", "aes128-sha256-x25519", "aes128gcm16");
+  auto ca = p->a->engine->config();
+  ca.connections[0].dpd_delay = std::chrono::seconds(5);
+  ca.connections[0].dpd_timeout = std::chrono::seconds(10);
+  ca.connections[0].children[0].dpd_action = DpdAction::Restart;
+  p->a->engine->reload(ca);
+  initiate(*p);
+  require_established_with_child(*p);
+  uint64_t first_spi = p->a->sas()[0].spi_i;
+  // bob restarts and forgets everything: alice's liveness check goes unanswered.
+  auto cb = p->b->engine->config();
+  p->b->engine = std::make_unique<IkeEngine>(cb, *p->b->rng);
+  p->net.advance(std::chrono::seconds(20));
+  CHECK(p->a->logged("restarting CHILD_SA home after the peer was lost (dpd_action=restart)"));
+  REQUIRE(p->a->sas().size() == 1);
+  CHECK(p->a->sas()[0].state == "ESTABLISHED");
+  CHECK(p->a->sas()[0].spi_i != first_spi);
+  CHECK(p->b->sas().size() == 1);
+}
+
+TEST_CASE("INITIAL_CONTACT replaces the peer's old IKE SA", "[sa][sim]") {
+  auto p = make_pair("aes128-sha256-x25519", "aes128gcm16", "aes128-sha256-x25519", "aes128gcm16");
+  initiate(*p);
+  require_established_with_child(*p);
+  // alice restarts (loses her state) and connects again.
+  auto ca = p->a->engine->config();
+  p->a->engine = std::make_unique<IkeEngine>(ca, *p->a->rng);
+  initiate(*p);
+  REQUIRE(p->b->sas().size() == 1);
+  CHECK(p->b->sas()[0].state == "ESTABLISHED");
+  CHECK(p->b->logged("sent INITIAL_CONTACT"));
+  CHECK(p->b->children.size() == 3);  // installed, deleted with the old SA, installed again
+}
+
+TEST_CASE("a request for an unknown IKE SA is answered with INVALID_IKE_SPI", "[sa][sim]") {
+  auto p = make_pair("aes128-sha256-x25519", "aes128gcm16", "aes128-sha256-x25519", "aes128gcm16");
+  initiate(*p);
+  require_established_with_child(*p);
+  auto cb = p->b->engine->config();
+  p->b->engine = std::make_unique<IkeEngine>(cb, *p->b->rng);  // bob forgets the SA
+  Actions a;
+  REQUIRE(p->a->engine->terminate("home", 0, p->net.now(), a).ok());
+  p->net.apply(*p->a, a);
+  p->net.run();
+  CHECK(p->b->logged("INFORMATIONAL request 2 for unknown IKE SA"));
+  CHECK(p->b->engine->stats().unknown_spi == 1);
+  REQUIRE(p->b->sent.size() >= 1);
+  auto reply = parse_message(ByteView(p->b->sent.back().data));
+  REQUIRE(reply.ok());
+  CHECK(reply->header.response());
+  CHECK(reply->find_notify(NotifyType::INVALID_IKE_SPI) != nullptr);
+}
+
+TEST_CASE("transport mode is negotiated when both sides want it", "[sa][sim]") {
+  auto p = make_pair("aes128-sha256-x25519", "aes128gcm16", "aes128-sha256-x25519", "aes128gcm16");
+  for (Node* n : {p->a, p->b}) {
+    auto c = n->engine->config();
+    c.connections[0].children[0].mode = ChildMode::Transport;
+    n->engine->reload(c);
+  }
+  initiate(*p);
+  require_established_with_child(*p);
+  CHECK(installed(*p->a)->params.mode == ChildMode::Transport);
+  CHECK(installed(*p->b)->params.mode == ChildMode::Transport);
+}
