@@ -31,6 +31,19 @@ auto guarded(const YamlNode& at, F&& f) -> decltype(f()) {
   }
 }
 
+// YAML reserves '%', '@' and '`' at the start of a plain scalar, and strongSwan users write
+// %any and @fqdn identities unquoted; yaml-cpp then only says "unknown token".
+std::string reserved_indicator_hint(std::string_view text, int pos) {
+  if (pos < 0 || static_cast<size_t>(pos) >= text.size()) return "";
+  const char c = text[static_cast<size_t>(pos)];
+  if (c != '%' && c != '@' && c != '`') return "";
+  const size_t end = text.find_first_of(" \t\r\n,]}#", static_cast<size_t>(pos));
+  const std::string_view word =
+      text.substr(static_cast<size_t>(pos), end - static_cast<size_t>(pos));
+  return std::string("; a value starting with '") + c + "' must be quoted, e.g. \"" +
+         std::string(word) + "\"";
+}
+
 }  // namespace
 
 YamlNode::YamlNode(std::string file, std::string path, YAML::Node node, int line, int column)
@@ -140,7 +153,8 @@ Result<YamlDocument, ConfigError> load_yaml_string(std::string_view text,
     docs = YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {
     return Unexpected{ConfigError{display_name, one_based(e.mark.line, 1),
-                                  one_based(e.mark.column, 1), "", e.msg}};
+                                  one_based(e.mark.column, 1), "",
+                                  e.msg + reserved_indicator_hint(text, e.mark.pos)}};
   } catch (const std::exception& e) {
     return Unexpected{file_error(display_name, std::string("YAML error: ") + e.what())};
   }

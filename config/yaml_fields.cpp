@@ -1,5 +1,6 @@
 #include "config/yaml_fields.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -118,6 +119,57 @@ FieldResult<std::chrono::seconds> read_duration(const YamlNode& value) {
   return std::chrono::seconds(*n * unit);
 }
 
+FieldResult<std::chrono::milliseconds> read_duration_ms(const YamlNode& value) {
+  if (!value.is_scalar()) return Unexpected{value.error("expected a duration" + found(value))};
+  const std::string text = value.scalar();
+  std::string_view number = text;
+  int64_t unit_ms = 1000;  // plain seconds unless a suffix says otherwise
+  if (number.ends_with("ms")) {
+    unit_ms = 1;
+    number.remove_suffix(2);
+  } else if (const int64_t u = number.empty() ? 0 : unit_seconds(number.back()); u != 0) {
+    unit_ms = u * 1000;
+    number.remove_suffix(1);
+  }
+  const auto bad = [&] {
+    return Unexpected{value.error(
+        "expected a duration like 0.5s, 250ms, 30s, 5m, 1h, 2d or plain seconds, got '" + text +
+        "'")};
+  };
+  const size_t dot = number.find('.');
+  std::string_view whole = number.substr(0, dot);
+  std::string_view fraction = dot == std::string_view::npos ? "" : number.substr(dot + 1);
+  const auto all_digits = [](std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+      return std::isdigit(static_cast<unsigned char>(c)) != 0;
+    });
+  };
+  if (!all_digits(whole) || (dot != std::string_view::npos && !all_digits(fraction))) return bad();
+  const int64_t max_ms = kMaxDurationSeconds * 1000;
+  const auto too_long = [&] {
+    return Unexpected{value.error("duration '" + text + "' exceeds the maximum of " +
+                                  std::to_string(kMaxDurationSeconds) + " seconds")};
+  };
+  bool overflow = false;
+  auto n = parse_int64(whole, overflow);
+  if (!n || *n > max_ms / unit_ms) return too_long();
+  int64_t ms = *n * unit_ms;
+  if (!fraction.empty()) {
+    // At most 9 fraction digits keep fraction * unit_ms (unit_ms <= 86400000) inside int64.
+    const std::string_view digits = fraction.substr(0, std::min<size_t>(fraction.size(), 9));
+    if (fraction.find_first_not_of('0', digits.size()) != std::string_view::npos)
+      return Unexpected{value.error("duration '" + text + "' is finer than a millisecond")};
+    int64_t scale = 1;
+    for (size_t i = 0; i < digits.size(); ++i) scale *= 10;
+    const int64_t f = *parse_int64(digits, overflow) * unit_ms;
+    if (f % scale != 0)
+      return Unexpected{value.error("duration '" + text + "' is finer than a millisecond")};
+    ms += f / scale;
+    if (ms > max_ms) return too_long();
+  }
+  return std::chrono::milliseconds(ms);
+}
+
 FieldResult<std::vector<std::string>> read_string_list(const YamlNode& value) {
   std::vector<std::string> out;
   if (value.is_sequence()) {
@@ -208,6 +260,11 @@ FieldResult<std::chrono::seconds> required_duration(const YamlNode& map, std::st
 FieldResult<std::optional<std::chrono::seconds>> optional_duration(const YamlNode& map,
                                                                    std::string_view key) {
   return optional_of<std::chrono::seconds>(map, key, read_duration);
+}
+
+FieldResult<std::optional<std::chrono::milliseconds>> optional_duration_ms(const YamlNode& map,
+                                                                           std::string_view key) {
+  return optional_of<std::chrono::milliseconds>(map, key, read_duration_ms);
 }
 
 FieldResult<std::vector<std::string>> required_string_list(const YamlNode& map,

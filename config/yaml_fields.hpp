@@ -34,6 +34,11 @@ FieldResult<int64_t> read_integer(const YamlNode& value, int64_t min, int64_t ma
 FieldResult<bool> read_bool(const YamlNode& value);
 // "30s", "5m", "1h", "2d" or plain seconds "45"; non-negative, at most kMaxDurationSeconds.
 FieldResult<std::chrono::seconds> read_duration(const YamlNode& value);
+// Like read_duration, to the millisecond, for timers that want less than a second (strongSwan's
+// retransmit_timeout is fractional seconds): "0.5s", "250ms", "1.5m", "4" or "4.5" (seconds).
+// A value finer than a millisecond ("0.0001s") is an error rather than silently rounded; the cap
+// is kMaxDurationSeconds.
+FieldResult<std::chrono::milliseconds> read_duration_ms(const YamlNode& value);
 // A sequence of scalars, or one scalar holding a comma-separated list like swanctl.conf's
 // "192.0.2.1, 198.51.100.7" (items trimmed of blanks). Empty items ("a,,b") are errors; an empty
 // scalar is an empty list.
@@ -53,6 +58,8 @@ FieldResult<std::optional<bool>> optional_bool(const YamlNode& map, std::string_
 FieldResult<std::chrono::seconds> required_duration(const YamlNode& map, std::string_view key);
 FieldResult<std::optional<std::chrono::seconds>> optional_duration(const YamlNode& map,
                                                                    std::string_view key);
+FieldResult<std::optional<std::chrono::milliseconds>> optional_duration_ms(const YamlNode& map,
+                                                                           std::string_view key);
 FieldResult<std::vector<std::string>> required_string_list(const YamlNode& map,
                                                            std::string_view key);
 FieldResult<std::optional<std::vector<std::string>>> optional_string_list(const YamlNode& map,

@@ -39,7 +39,9 @@ std::optional<std::string_view> closest_key(std::string_view key,
   return best;
 }
 
-Status<ConfigError> check_keys(const YamlNode& map, std::span<const std::string_view> allowed) {
+Status<ConfigError> check_keys(const YamlNode& map, std::span<const std::string_view> allowed,
+                               std::span<const std::string_view> listed) {
+  if (listed.empty()) listed = allowed;
   auto entries = map.entries();
   if (!entries) return Unexpected{entries.error()};
   for (size_t i = 0; i < entries->size(); ++i) {
@@ -58,8 +60,8 @@ Status<ConfigError> check_keys(const YamlNode& map, std::span<const std::string_
       message += "; no keys are allowed here";
     } else {
       message += "; allowed keys: ";
-      for (size_t k = 0; k < allowed.size(); ++k)
-        message += (k ? ", " : "") + std::string(allowed[k]);
+      for (size_t k = 0; k < listed.size(); ++k)
+        message += (k ? ", " : "") + std::string(listed[k]);
     }
     return Unexpected{e.key_node.error(std::move(message))};
   }

@@ -20,7 +20,10 @@ namespace ikeme::config {
 //   "unknown key 'remote_adrs', did you mean 'remote_addrs'?"
 //   "unknown key 'zzz'; allowed keys: local_addrs, remote_addrs"
 //   "duplicate key 'version' (first at line 3)"
-Status<ConfigError> check_keys(const YamlNode& map, std::span<const std::string_view> allowed);
+// `listed`, when not empty, replaces `allowed` in the "allowed keys" list of the message (for
+// schemas that accept some keys only to refuse their values, and should not advertise them).
+Status<ConfigError> check_keys(const YamlNode& map, std::span<const std::string_view> allowed,
+                               std::span<const std::string_view> listed = {});
 Status<ConfigError> check_keys(const YamlNode& map,
                                std::initializer_list<std::string_view> allowed);
 

@@ -9,6 +9,9 @@ packages=(
   # libraries
   libuv1-dev libmbedtls-dev libnl-3-dev libnl-xfrm-3-dev libnl-route-3-dev libyaml-cpp-dev
   libpcap-dev catch2
+  # interop/bench peers (strongSwan charon with kernel-libipsec) and namespace tooling
+  strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
+  libstrongswan-extra-plugins iproute2 nftables iperf3
 )
 
 missing=()

@@ -265,8 +265,14 @@ Status<std::string> IkeEngine::initiate(const std::string& connection, const std
                          : remote.address.is_v4()   ? IpAddress()
                                                     : *IpAddress::parse("::");
   Endpoint local{local_addr, config_.port};
+  // RFC 7296 §2.4: INITIAL_CONTACT only when this is our only IKE SA with the peer, or the peer
+  // (strongSwan does this) deletes the others.
+  bool only = true;
+  for (const auto& [spi, other] : sas_)
+    if (!other->dead() && (other->connection_name() == conn->name || other->remote().address == remote.address))
+      only = false;
   uint32_t id = next_sa_id_++;
-  auto sa = IkeSa::initiate(id, conn, child_cfg, local, remote, context(), now, out);
+  auto sa = IkeSa::initiate(id, conn, child_cfg, local, remote, only, context(), now, out);
   if (sa->dead()) {
     ++stats_.ike_failed;
     return Unexpected{"IKE SA could not be started (see log)"};

@@ -54,7 +54,9 @@ std::string Identity::to_string() const {
   switch (type_) {
     case IdType::ID_IPV4_ADDR:
     case IdType::ID_IPV6_ADDR:
-      if (auto ip = IpAddress::from_bytes(data_)) return ip->to_string();
+      // Only with the type's own length: 4 bytes under ID_IPV6_ADDR are no IPv4 address.
+      if (data_.size() == (type_ == IdType::ID_IPV4_ADDR ? 4u : 16u))
+        if (auto ip = IpAddress::from_bytes(data_)) return ip->to_string();
       break;
     case IdType::ID_FQDN:
     case IdType::ID_RFC822_ADDR:

@@ -60,9 +60,11 @@ class IkeSa {
 
   // Initiator: creates the SA and sends its IKE_SA_INIT request. `child` may be null (no CHILD_SA
   // in IKE_AUTH, e.g. a mediation connection).
+  // `initial_contact`: no other IKE SA with this peer exists, so IKE_AUTH says INITIAL_CONTACT.
   static std::unique_ptr<IkeSa> initiate(uint32_t id, std::shared_ptr<const ConnectionConfig> conn,
                                          const ChildConfig* child, Endpoint local, Endpoint remote,
-                                         SaContext ctx, Timestamp now, Actions& out);
+                                         bool initial_contact, SaContext ctx, Timestamp now,
+                                         Actions& out);
 
   // Responder: handles an IKE_SA_INIT request (the engine already checked cookies). Returns null
   // when the request is refused; the refusal (e.g. NO_PROPOSAL_CHOSEN) is then in `out`.
@@ -213,7 +215,8 @@ class IkeSa {
   Timestamp last_outbound_{0};
   bool failed_ = false;
   bool was_established_ = false;
-  bool initial_contact_ = false;
+  bool initial_contact_ = false;       // responder: the peer sent INITIAL_CONTACT
+  bool send_initial_contact_ = false;  // initiator: we send it
 };
 
 }  // namespace ikeme::ike

@@ -78,7 +78,8 @@ void IkeSa::start_auth(Timestamp now, Actions& out) {
   std::vector<Payload> p;
   IdPayload idi = local_id.payload();
   p.push_back(Payload{PayloadType::IDi, false, idi});
-  if (conn_->send_initial_contact) p.push_back(make_notify(NotifyType::INITIAL_CONTACT));
+  if (conn_->send_initial_contact && send_initial_contact_)
+    p.push_back(make_notify(NotifyType::INITIAL_CONTACT));
   if (!conn_->remote.id.is_any())
     p.push_back(Payload{PayloadType::IDr, false, conn_->remote.id.payload()});
   p.push_back(Payload{PayloadType::AUTH, false,

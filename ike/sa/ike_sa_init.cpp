@@ -64,8 +64,10 @@ void IkeSa::check_nat(const Message& m, Endpoint local, Endpoint remote, Actions
 
 std::unique_ptr<IkeSa> IkeSa::initiate(uint32_t id, std::shared_ptr<const ConnectionConfig> conn,
                                        const ChildConfig* child, Endpoint local, Endpoint remote,
-                                       SaContext ctx, Timestamp now, Actions& out) {
+                                       bool initial_contact, SaContext ctx, Timestamp now,
+                                       Actions& out) {
   std::unique_ptr<IkeSa> sa(new IkeSa(id, ctx, true));
+  sa->send_initial_contact_ = initial_contact;
   sa->conn_ = std::move(conn);
   sa->child_cfg_ = child;
   sa->local_ = local;

@@ -84,6 +84,16 @@ TEST_CASE("config: YAML syntax errors report 1-based line and column", "[config]
     REQUIRE_FALSE(doc.ok());
     CHECK(doc.error().to_string() == "alias.yaml:2:4: the referenced anchor is not defined");
   }
+  SECTION("strongSwan's unquoted %any and @fqdn get a hint") {
+    auto any = load_yaml_string("remote_addrs: %any\n", "any.yaml");
+    REQUIRE_FALSE(any.ok());
+    CHECK(any.error().to_string() ==
+          "any.yaml:1:15: unknown token; a value starting with '%' must be quoted, e.g. \"%any\"");
+    auto fqdn = load_yaml_string("ids: [@moon.org, x]\n", "id.yaml");
+    REQUIRE_FALSE(fqdn.ok());
+    CHECK(fqdn.error().message ==
+          "unknown token; a value starting with '@' must be quoted, e.g. \"@moon.org\"");
+  }
 }
 
 TEST_CASE("config: a second YAML document is refused", "[config]") {

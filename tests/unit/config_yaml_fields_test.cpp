@@ -207,3 +207,35 @@ TEST_CASE("config: keyed readers on something that is not a mapping", "[config]"
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().to_string() == "seq.yaml:1:1: expected a mapping, found a sequence");
 }
+
+TEST_CASE("config: millisecond durations", "[config]") {
+  using namespace std::chrono_literals;
+  YamlNode m = conn(
+      "  a: 0.5s\n  b: 250ms\n  c: 4\n  d: 1.5\n  e: 1.25m\n  f: 2h\n  g: 0.001s\n"
+      "  h: 0.0005s\n  i: 1.5ms\n  j: .5s\n  k: 1.s\n  l: -1s\n  m: 2147483647s\n"
+      "  n: 2147483648s\n  o: 0.5000000000s\n  p: ms\n");
+  CHECK(*read_duration_ms(**m.find("a")) == 500ms);
+  CHECK(*read_duration_ms(**m.find("b")) == 250ms);
+  CHECK(*read_duration_ms(**m.find("c")) == 4000ms);
+  CHECK(*read_duration_ms(**m.find("d")) == 1500ms);
+  CHECK(*optional_duration_ms(m, "e") == std::optional<std::chrono::milliseconds>(75000ms));
+  CHECK(*optional_duration_ms(m, "f") == std::optional<std::chrono::milliseconds>(7200000ms));
+  CHECK(*read_duration_ms(**m.find("g")) == 1ms);
+  CHECK(*read_duration_ms(**m.find("m")) == std::chrono::seconds(kMaxDurationSeconds));
+  CHECK(*read_duration_ms(**m.find("o")) == 500ms);
+  CHECK_FALSE(optional_duration_ms(m, "absent")->has_value());
+
+  auto fine = read_duration_ms(**m.find("h"));
+  REQUIRE_FALSE(fine.ok());
+  CHECK(fine.error().to_string() ==
+        "f.yaml:9:6: conn.h: duration '0.0005s' is finer than a millisecond");
+  CHECK(read_duration_ms(**m.find("i")).error().message ==
+        "duration '1.5ms' is finer than a millisecond");
+  for (const char* bad : {"j", "k", "l", "p"})
+    CHECK(read_duration_ms(**m.find(bad))
+              .error()
+              .message.starts_with(
+                  "expected a duration like 0.5s, 250ms, 30s, 5m, 1h, 2d or plain seconds, got '"));
+  CHECK(read_duration_ms(**m.find("n")).error().message ==
+        "duration '2147483648s' exceeds the maximum of 2147483647 seconds");
+}

@@ -74,6 +74,15 @@ TEST_CASE("config: check_keys lists the allowed keys when nothing is close", "[c
   auto none = check_keys(**conn, std::span<const std::string_view>());
   REQUIRE_FALSE(none.ok());
   CHECK(none.error().message == "unknown key 'port'; no keys are allowed here");
+  // A schema may accept keys it does not advertise: `listed` replaces the list in the message,
+  // while every allowed key still passes and still serves as a "did you mean" target.
+  const std::string_view listed[] = {"version", "port"};
+  auto short_list = check_keys(**conn, kConnKeys, listed);
+  REQUIRE_FALSE(short_list.ok());
+  CHECK(short_list.error().message == "unknown key 'zzz'; allowed keys: version, port");
+  auto hint = check_keys(root("mobik: no\n"), kConnKeys, listed);
+  REQUIRE_FALSE(hint.ok());
+  CHECK(hint.error().message == "unknown key 'mobik', did you mean 'mobike'?");
 }
 
 TEST_CASE("config: check_keys reports the second of two equal keys", "[config]") {

@@ -1,0 +1,40 @@
+#pragma once
+// The peer daemon's configuration file (YAML), shaped like swanctl.conf so that a strongSwan
+// user can translate one line by line, plus a `daemon:` section for what strongswan.conf holds.
+// See docs/configuration.md for every key.
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/config_error.hpp"
+#include "ike/codec/result.hpp"
+#include "ike/sa/actions.hpp"
+#include "ike/sa/connection.hpp"
+
+namespace ikeme::config {
+
+struct LogConfig {
+  int default_level = 1;                 // strongSwan levels: -1 silent .. 4 raw
+  std::map<ike::Subsystem, int> levels;  // per subsystem overrides
+  std::string file;                      // empty = stderr
+};
+
+struct DaemonSettings {
+  std::vector<IpAddress> listen;  // addresses to bind; empty = 0.0.0.0 and ::
+  std::string control_socket = "/run/ikeme/peer.sock";
+  LogConfig log;
+};
+
+struct PeerConfig {
+  DaemonSettings daemon;
+  ike::EngineConfig engine;  // connections, secrets, ports, retransmission, limits
+};
+
+// Loads and validates a peer configuration. Every error names file, line, column and key.
+Result<PeerConfig, ConfigError> load_peer_config(const std::filesystem::path& path);
+Result<PeerConfig, ConfigError> load_peer_config_string(std::string_view yaml,
+                                                        const std::string& display_name);
+
+}  // namespace ikeme::config
