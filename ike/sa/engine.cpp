@@ -1,6 +1,11 @@
 #include "ike/sa/engine.hpp"
 
 #include <mbedtls/sha256.h>
+extern "C" {
+#include <mbedtls/constant_time.h>  // mbedTLS 2.28 ships it without a C++ linkage guard
+}
+
+#include <algorithm>
 
 #include "ike/codec/framing.hpp"
 #include "ike/codec/summary.hpp"
@@ -158,7 +163,13 @@ void IkeEngine::handle_init_request(Endpoint local, Endpoint remote, const Messa
                                     Timestamp now, Actions& out) {
   const Header& h = m.header;
   if (auto it = half_open_.find({h.spi_i, remote}); it != half_open_.end()) {
-    if (auto sa = sas_.find(it->second); sa != sas_.end()) sa->second->resend_init_response(out);
+    // Only an exact retransmission gets the cached response; a different request reusing the
+    // SPI (e.g. now carrying a cookie) is dropped rather than answered with a mismatching one.
+    if (auto sa = sas_.find(it->second); sa != sas_.end()) {
+      const Bytes& first = sa->second->init_request();
+      if (first.size() == raw.size() && std::equal(first.begin(), first.end(), raw.begin()))
+        sa->second->resend_init_response(out);
+    }
     return;
   }
   if (h.spi_r != 0) {
@@ -193,7 +204,15 @@ void IkeEngine::handle_init_request(Endpoint local, Endpoint remote, const Messa
   if (cands.empty()) {
     out.log(Subsystem::CFG, 1, 0, "",
             "no connection configured for " + local.address.to_string() + "..." +
-                remote.address.to_string() + ", IKE_SA_INIT dropped");
+                remote.address.to_string() + ", answering NO_PROPOSAL_CHOSEN");
+    Message reply;
+    reply.header.spi_i = h.spi_i;
+    reply.header.exchange = ExchangeType::IKE_SA_INIT;
+    reply.header.flags = kFlagResponse;
+    reply.payloads = {make_notify(NotifyType::NO_PROPOSAL_CHOSEN)};
+    if (auto wire = encode_message(reply))
+      out.sends.push_back(SendDatagram{
+          local, remote, local.port == config_.port ? *wire : add_non_esp_marker(*wire)});
     return;
   }
   uint32_t id = next_sa_id_++;
@@ -229,7 +248,8 @@ bool IkeEngine::cookie_ok(const Message& m, const Endpoint& remote) const {
   if (version != cookie_version_ &&
       (version + 1 != cookie_version_ || previous_cookie_secret_.empty()))
     return false;
-  return make_cookie(m, remote, version) == n->data;
+  Bytes expected = make_cookie(m, remote, version);
+  return mbedtls_ct_memcmp(expected.data(), n->data.data(), expected.size()) == 0;
 }
 
 void IkeEngine::rotate_cookie_secret(Timestamp now) {
@@ -264,12 +284,17 @@ Status<std::string> IkeEngine::initiate(const std::string& connection, const std
                          : source                   ? *source
                          : remote.address.is_v4()   ? IpAddress()
                                                     : *IpAddress::parse("::");
-  Endpoint local{local_addr, config_.port};
+  if (local_addr == IpAddress() || local_addr == *IpAddress::parse("::"))
+    return Unexpected{"connection '" + connection +
+                      "': no local address to initiate from (set local_addrs)"};
+  // RFC 3948 / RFC 7296 §2.23: towards a port other than 500 we use the NAT-T port and marker.
+  Endpoint local{local_addr, conn->remote_port == config_.port ? config_.port : config_.port_nat_t};
   // RFC 7296 §2.4: INITIAL_CONTACT only when this is our only IKE SA with the peer, or the peer
   // (strongSwan does this) deletes the others.
   bool only = true;
   for (const auto& [spi, other] : sas_)
-    if (!other->dead() && (other->connection_name() == conn->name || other->remote().address == remote.address))
+    if (!other->dead() &&
+        (other->connection_name() == conn->name || other->remote().address == remote.address))
       only = false;
   uint32_t id = next_sa_id_++;
   auto sa = IkeSa::initiate(id, conn, child_cfg, local, remote, only, context(), now, out);
@@ -285,6 +310,10 @@ Status<std::string> IkeEngine::initiate(const std::string& connection, const std
 Status<std::string> IkeEngine::terminate(const std::string& connection, uint32_t sa_id,
                                          Timestamp now, Actions& out) {
   bool found = false;
+  if (!sa_id) {
+    // A user's terminate also cancels retries and restarts of the connection.
+    std::erase_if(pending_, [&](const PendingInitiate& p) { return p.connection == connection; });
+  }
   for (auto& [spi, sa] : sas_) {
     if (sa_id ? sa->id() != sa_id : sa->connection_name() != connection) continue;
     found = true;
@@ -298,9 +327,9 @@ Status<std::string> IkeEngine::terminate(const std::string& connection, uint32_t
 }
 
 void IkeEngine::terminate_all(Timestamp now, Actions& out) {
-  pending_.clear();
   for (auto& [spi, sa] : sas_) sa->terminate(now, out);
   reap(now, out);
+  pending_.clear();
 }
 
 std::optional<Timestamp> IkeEngine::next_timeout() const {

@@ -1,5 +1,6 @@
 // IkeSa plumbing: headers, protection and fragmentation, message IDs, retransmission, timers.
 
+#include <algorithm>
 #include <cmath>
 
 #include "ike/codec/framing.hpp"
@@ -76,7 +77,10 @@ std::vector<Bytes> IkeSa::protect(ExchangeType exchange, bool response, uint32_t
     return datagrams;
   }
   Message m{header(exchange, response, message_id), {}};
-  const size_t overhead = kHeaderSize + 4 + (local_.port == ctx_.config->port ? 0 : 4) + 8;
+  // RFC 7383 §2.5.1: the limit is on the whole IP datagram.
+  const size_t ip_header = remote_.address.is_v4() ? 20 : 40;
+  const size_t overhead =
+      ip_header + 8 + (local_.port == ctx_.config->port ? 0 : 4) + kHeaderSize + 4;
   size_t whole = overhead + cipher_out_->sealed_size(plain->size());
   bool fragment = peer_fragmentation_ && conn_ && conn_->fragmentation &&
                   exchange != ExchangeType::IKE_SA_INIT && whole > ctx_.config->fragment_size;
@@ -103,6 +107,11 @@ std::vector<Bytes> IkeSa::protect(ExchangeType exchange, bool response, uint32_t
     return datagrams;
   }
   // RFC 7383 §2.5.3: each fragment carries as much plaintext as fits the size limit.
+  if (ctx_.config->fragment_size < overhead + 4 + cipher_out_->sealed_size(1)) {
+    log(out, 0, "fragment_size " + std::to_string(ctx_.config->fragment_size) + " is too small",
+        Subsystem::ENC);
+    return datagrams;
+  }
   size_t budget = ctx_.config->fragment_size - overhead - 4;  // minus the SKF fragment header
   size_t chunk_size = 0;
   while (cipher_out_->sealed_size(chunk_size + 1) <= budget) ++chunk_size;
@@ -217,16 +226,20 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
     return;
   }
   if (h.response()) {
-    if (!outstanding_ || outstanding_->message_id != h.message_id) {
+    if (!outstanding_ || outstanding_->message_id != h.message_id ||
+        outstanding_->exchange != h.exchange) {
       log(out, 2, "unexpected response " + std::to_string(h.message_id) + " dropped");
       return;
     }
   } else if (h.message_id != expected_request_id_) {
     if (last_response_ && h.message_id == last_response_->first) {
-      // A retransmitted request (possibly one fragment of it): answer from the cache once the
-      // first datagram of the request arrives again.
-      if (!m.find(PayloadType::SKF) ||
-          m.find(PayloadType::SKF)->as<EncryptedFragmentPayload>()->number == 1) {
+      // A retransmitted request (possibly one fragment of it): answer from the cache when the
+      // datagram is byte for byte one we already processed, so that no one can make us send
+      // by forging a header.
+      // With fragments, the one that arrived first stands for the whole retransmission.
+      bool seen = !last_request_raw_.empty() && last_request_raw_.front().size() == raw.size() &&
+                  std::equal(raw.begin(), raw.end(), last_request_raw_.front().begin());
+      if (seen) {
         log(out, 1,
             "received retransmit of request with ID " + std::to_string(h.message_id) +
                 ", retransmitting response");
@@ -243,6 +256,11 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
   if (!m.find(PayloadType::SK) && !m.find(PayloadType::SKF)) {
     log(out, 1, name(h.exchange) + " without encryption dropped", Subsystem::ENC);
     return;
+  }
+  if (!h.response()) {
+    if (current_request_id_ != h.message_id) last_request_raw_.clear();
+    current_request_id_ = h.message_id;
+    last_request_raw_.emplace_back(raw.begin(), raw.end());
   }
   switch (unprotect(m, raw, inner, out)) {
     case Opened::Ok:
@@ -335,6 +353,10 @@ void IkeSa::handle_timeout(Timestamp now, Actions& out) {
     if (now >= outstanding_->next_send) {
       const RetransmitConfig& rc = ctx_.config->retransmit;
       if (outstanding_->retransmits >= rc.tries) {
+        if (state_ == State::Deleting) {
+          destroy_silently(out, "no answer to our DELETE; removing the IKE SA anyway");
+          return;
+        }
         fail(out, "giving up after " + std::to_string(rc.tries) + " retransmits of " +
                       name(outstanding_->exchange) + " request " +
                       std::to_string(outstanding_->message_id));
@@ -389,8 +411,9 @@ void IkeSa::destroy_silently(Actions& out, const std::string& why) {
 }
 
 void IkeSa::terminate(Timestamp now, Actions& out) {
+  if (state_ == State::Deleting) return;
   if (state_ != State::Established) {
-    fail(out, "terminated before it was established");
+    destroy_silently(out, "terminated before it was established");
     return;
   }
   log(out, 1,

@@ -158,6 +158,10 @@ class IkeSa {
   void handle_auth_request(const Message& m, const std::vector<Payload>& inner, Timestamp now,
                            Actions& out);
   void handle_auth_response(const std::vector<Payload>& inner, Timestamp now, Actions& out);
+  // RFC 7296 §2.21.2: tell the responder in a separate INFORMATIONAL that we refused it.
+  void reject_responder(const std::string& why, Timestamp now, Actions& out);
+  // RFC 7296 §1.4.1: delete a CHILD_SA the responder created that we do not accept.
+  void refuse_child(const std::string& why, Timestamp now, Actions& out);
   Bytes auth_value(bool ours, const IdPayload& id) const;
   std::vector<Payload> child_request_payloads();
   bool install_child(const ChildConfig& cfg, const Proposal& selected, uint32_t spi_in,
@@ -208,6 +212,8 @@ class IkeSa {
   uint32_t expected_request_id_ = 0;
   std::optional<Outstanding> outstanding_;
   std::optional<std::pair<uint32_t, std::vector<Bytes>>> last_response_;
+  uint32_t current_request_id_ = UINT32_MAX;  // the request last_request_raw_ belongs to
+  std::vector<Bytes> last_request_raw_;       // its datagrams as received (fragments: several)
   FragmentAssembler fragments_;
   std::optional<std::pair<uint32_t, bool>> fragments_for_;  // (message ID, response)
   Timestamp created_{0};

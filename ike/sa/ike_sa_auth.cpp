@@ -250,10 +250,12 @@ void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& in
       const ChildConfig* found = nullptr;
       std::vector<TrafficSelector> n_tsi, n_tsr;
       for (const ChildConfig& c : conn_->children) {
-        // "dynamic" remote TS behind a NAT: the peer's own (inner) host address is acceptable.
+        // "dynamic" remote TS: the peer's IKE address. Behind a NAT in transport mode the peer
+        // only knows its own inner address (RFC 7296 §2.23.1); in tunnel mode accepting any
+        // claimed host would let an authenticated peer pull others' addresses into its tunnel.
         std::vector<TrafficSelector> allow_remote = c.remote_ts;
         if (allow_remote.empty()) {
-          if (nat_remote_) {
+          if (nat_remote_ && transport && c.mode == ChildMode::Transport) {
             for (const auto& ts : offered_tsi)
               if (ts.start_address == ts.end_address) allow_remote.push_back(ts);
           } else {
@@ -333,20 +335,23 @@ void IkeSa::handle_auth_response(const std::vector<Payload>& inner, Timestamp no
   if (!idr || !auth) return fail(out, "IKE_AUTH response lacks IDr or AUTH");
   remote_id_ = Identity::from_payload(*idr->as<IdPayload>());
   if (!conn_->remote.id.matches(remote_id_))
-    return fail(out, "peer identity '" + remote_id_.to_string() + "' is not the configured '" +
-                         conn_->remote.id.to_string() + "'");
+    return reject_responder("peer identity '" + remote_id_.to_string() +
+                                "' is not the configured '" + conn_->remote.id.to_string() + "'",
+                            now, out);
   if (auth->as<AuthPayload>()->method != AuthMethod::SHARED_KEY_MIC)
-    return fail(out, "peer authenticated with " + name(auth->as<AuthPayload>()->method) +
-                         "; only pre-shared keys are supported by this version");
+    return reject_responder("peer authenticated with " + name(auth->as<AuthPayload>()->method) +
+                                "; only pre-shared keys are supported by this version",
+                            now, out);
   Identity local_id = conn_->local.id.is_any() ? Identity::parse(local_.address.to_string()).value()
                                                : conn_->local.id;
   const SharedSecret* psk = find_psk(ctx_.config->ike_secrets, local_id, remote_id_);
-  if (!psk) return fail(out, "no shared key for '" + remote_id_.to_string() + "'");
+  if (!psk) return reject_responder("no shared key for '" + remote_id_.to_string() + "'", now, out);
   Bytes expected = crypto::psk_auth(*prf_, psk->secret, auth_value(false, *idr->as<IdPayload>()));
   const Bytes& got = auth->as<AuthPayload>()->data;
   if (got.size() != expected.size() ||
       mbedtls_ct_memcmp(got.data(), expected.data(), expected.size()) != 0)
-    return fail(out, "pre-shared key authentication of '" + remote_id_.to_string() + "' failed");
+    return reject_responder(
+        "pre-shared key authentication of '" + remote_id_.to_string() + "' failed", now, out);
   log(out, 1, "authentication of '" + remote_id_.to_string() + "' with pre-shared key successful");
   established(now, out);
   if (!child_cfg_) return;
@@ -384,15 +389,29 @@ void IkeSa::handle_auth_response(const std::vector<Payload>& inner, Timestamp no
     }
     return !got_ts.empty();
   };
-  if (!within(n_tsi, pending_tsi_) || !within(n_tsr, pending_tsr_)) {
-    log(out, 0, "CHILD_SA " + child_cfg_->name + " not created: peer widened the traffic selectors",
-        Subsystem::CHD);
-    return;
-  }
+  if (!within(n_tsi, pending_tsi_) || !within(n_tsr, pending_tsr_))
+    return refuse_child("peer widened the traffic selectors", now, out);
   ChildMode mode = transport && child_cfg_->mode == ChildMode::Transport ? ChildMode::Transport
                                                                          : ChildMode::Tunnel;
-  install_child(*child_cfg_, *accepted, pending_child_spi_, spi_value(accepted->spi), n_tsi, n_tsr,
-                mode, out);
+  if (!install_child(*child_cfg_, *accepted, pending_child_spi_, spi_value(accepted->spi), n_tsi,
+                     n_tsr, mode, out))
+    refuse_child("it could not be installed", now, out);
+}
+
+void IkeSa::reject_responder(const std::string& why, Timestamp now, Actions& out) {
+  log(out, 0, "IKE_AUTH response refused: " + why);
+  send_request(ExchangeType::INFORMATIONAL, {make_notify(NotifyType::AUTHENTICATION_FAILED)}, now,
+               out);
+  fail(out, why);  // no retransmission: the notice is a courtesy, as in strongSwan
+}
+
+void IkeSa::refuse_child(const std::string& why, Timestamp now, Actions& out) {
+  log(out, 0, "CHILD_SA " + child_cfg_->name + " not created: " + why + "; deleting it at the peer",
+      Subsystem::CHD);
+  send_request(ExchangeType::INFORMATIONAL,
+               {Payload{PayloadType::DELETE, false,
+                        DeletePayload{ProtocolId::ESP, 4, {spi_bytes(pending_child_spi_)}}}},
+               now, out);
 }
 
 }  // namespace ikeme::ike

@@ -124,6 +124,7 @@ void IkeSa::handle_init_response(const Message& m, ByteView raw, Endpoint local,
     return;  // a late duplicate
   log(out, 1, "parsed " + summarize(m), Subsystem::ENC);
   if (const NotifyPayload* cookie = m.find_notify(NotifyType::COOKIE)) {
+    if (cookie->data == cookie_) return;  // an answer to a retransmission of this very request
     if (++init_retries_ > kMaxInitRetries) return fail(out, "too many COOKIE rounds");
     log(out, 1, "received COOKIE, restarting IKE_SA_INIT with it");
     cookie_ = cookie->data;
@@ -132,6 +133,7 @@ void IkeSa::handle_init_response(const Message& m, ByteView raw, Endpoint local,
   }
   if (const NotifyPayload* ike = m.find_notify(NotifyType::INVALID_KE_PAYLOAD)) {
     auto group = static_cast<DhGroup>(ike->data[0] << 8 | ike->data[1]);
+    if (group == ke_->group()) return;  // answers an earlier request; this one uses the group
     bool offered = false;
     for (const Proposal& p : conn_->proposals)
       for (const Transform& t : p.transforms)
@@ -270,8 +272,11 @@ bool IkeSa::respond_init(const Message& request, ByteView raw, Actions& out) {
   p.push_back(make_ke(ke_->group(), ke_->public_value()));
   p.push_back(make_nonce(nr_));
   for (Payload& n : nat_detection_notifies()) p.push_back(std::move(n));
-  if (conn_->fragmentation) p.push_back(make_notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED));
-  p.push_back(make_notify(NotifyType::SIGNATURE_HASH_ALGORITHMS, hash_algorithms()));
+  // RFC 7383 §2.3 and RFC 7427 §4: announce these only to a peer that announced them.
+  if (conn_->fragmentation && peer_fragmentation_)
+    p.push_back(make_notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED));
+  if (request.find_notify(NotifyType::SIGNATURE_HASH_ALGORITHMS))
+    p.push_back(make_notify(NotifyType::SIGNATURE_HASH_ALGORITHMS, hash_algorithms()));
   if (mediation_request) p.push_back(make_notify(NotifyType::ME_MEDIATION));
   Message m{header(ExchangeType::IKE_SA_INIT, true, 0), std::move(p)};
   auto wire = encode_message(m);

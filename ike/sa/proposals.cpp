@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "ike/crypto/key_exchange.hpp"
+#include "ike/crypto/prf.hpp"
+
 namespace ikeme::ike {
 namespace {
 
@@ -61,6 +64,23 @@ constexpr Keyword kKeywords[] = {
     {"noesn", TransformType::ESN, static_cast<uint16_t>(EsnId::NO_ESN), 0},
 };
 
+// Whether the crypto suite can run an algorithm (strongSwan knows more keywords than we run;
+// offering one we cannot key would fail the exchange later, so refuse it in the configuration).
+bool implemented(const Keyword& k) {
+  switch (k.type) {
+    case TransformType::ENCR:
+    case TransformType::ESN:
+      return true;
+    case TransformType::INTEG:
+      return crypto::sk_key_sizes({EncrId::AES_CBC, 128, static_cast<IntegId>(k.id)}).ok();
+    case TransformType::PRF:
+      return crypto::Prf::make(static_cast<PrfId>(k.id)).ok();
+    case TransformType::DH:
+      return crypto::KeyExchange::is_supported(static_cast<DhGroup>(k.id));
+  }
+  return false;
+}
+
 Transform make_transform(const Keyword& k) {
   Transform t;
   t.type = k.type;
@@ -112,6 +132,9 @@ Result<Proposal, std::string> parse_proposal(std::string_view text, ProtocolId p
     if (it == std::end(kKeywords))
       return Unexpected{"unknown algorithm '" + std::string(word) + "' in proposal '" +
                         std::string(text) + "'"};
+    if (!implemented(*it))
+      return Unexpected{"algorithm '" + std::string(word) + "' in proposal '" + std::string(text) +
+                        "' is not supported by ikeme's crypto suite"};
     bool duplicate = std::any_of(p.transforms.begin(), p.transforms.end(), [&](const Transform& t) {
       return t.type == it->type && t.id == it->id &&
              t.key_length() == make_transform(*it).key_length();

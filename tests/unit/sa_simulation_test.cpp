@@ -236,6 +236,11 @@ TEST_CASE("the responder demands a cookie above its half-open threshold", "[sa][
 TEST_CASE("behind a NAT both sides move to port 4500 and encapsulate ESP", "[sa][sim]") {
   auto p =
       make_pair("aes128-sha256-x25519", "aes128gcm16", "aes128-sha256-x25519", "aes128gcm16", true);
+  // In tunnel mode a NAT'ed peer's inner address must be configured (like the capture's
+  // remote_ts = 10.1.0.10): "dynamic" would mean the NAT's public address.
+  auto cb = p->b->engine->config();
+  cb.connections[0].children[0].remote_ts = {**parse_traffic_selector("10.1.0.10")};
+  p->b->engine->reload(cb);
   initiate(*p);
   require_established_with_child(*p);
   auto a = p->a->sas()[0], b = p->b->sas()[0];
@@ -421,4 +426,56 @@ TEST_CASE("transport mode is negotiated when both sides want it", "[sa][sim]") {
   require_established_with_child(*p);
   CHECK(installed(*p->a)->params.mode == ChildMode::Transport);
   CHECK(installed(*p->b)->params.mode == ChildMode::Transport);
+}
+
+TEST_CASE("a NAT'ed peer cannot claim arbitrary inner addresses with dynamic selectors",
+          "[sa][sim]") {
+  auto p =
+      make_pair("aes128-sha256-x25519", "aes128gcm16", "aes128-sha256-x25519", "aes128gcm16", true);
+  initiate(*p);
+  REQUIRE(p->b->sas().size() == 1);
+  CHECK(p->b->sas()[0].children.empty());
+  CHECK(p->b->logged("no acceptable traffic selectors found for 10.1.0.10/32 === 192.0.2.2/32"));
+  CHECK(p->a->logged("not created: peer answered TS_UNACCEPTABLE"));
+}
+
+TEST_CASE("the initiator tells the responder when it refuses the responder's authentication",
+          "[sa][sim]") {
+  auto p = make_pair("aes128-sha256-x25519", "aes128gcm16", "aes128-sha256-x25519", "aes128gcm16");
+  // bob identifies by his address (no local id configured); alice insists on bob@example.org.
+  auto cb = p->b->engine->config();
+  cb.connections[0].local.id = Identity::any();
+  p->b->engine->reload(cb);
+  initiate(*p);
+  CHECK(
+      p->a->logged("IKE_AUTH response refused: peer identity '192.0.2.2' is not the configured "
+                   "'bob@example.org'"));
+  CHECK(p->a->sas().empty());
+  // bob had established and installed; the notice makes it tear down at once.
+  CHECK(p->b->logged("peer refused our authentication (AUTHENTICATION_FAILED)"));
+  CHECK(p->b->sas().empty());
+  REQUIRE_FALSE(p->b->children.empty());
+  CHECK(p->b->children.back().kind == ChildSaEvent::Kind::Deleted);
+}
+
+TEST_CASE("towards a peer port other than 500 the initiator uses the NAT-T port and marker",
+          "[sa][sim]") {
+  auto p = make_pair("aes128-sha256-x25519", "aes128gcm16", "aes128-sha256-x25519", "aes128gcm16");
+  auto ca = p->a->engine->config();
+  ca.connections[0].remote_port = 4500;
+  p->a->engine->reload(ca);
+  initiate(*p);
+  require_established_with_child(*p);
+  const auto& first = p->a->sent.front();
+  CHECK(first.from.port == 4500);
+  CHECK(first.to.port == 4500);
+  CHECK(Bytes(first.data.begin(), first.data.begin() + 4) == Bytes{0, 0, 0, 0});
+}
+
+TEST_CASE("initiating without any local address is refused", "[sa][sim]") {
+  auto p = make_pair("aes128-sha256-x25519", "aes128gcm16", "aes128-sha256-x25519", "aes128gcm16");
+  Actions a;
+  auto r = p->a->engine->initiate("home", "", p->net.now(), a);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error() == "connection 'home': no local address to initiate from (set local_addrs)");
 }
