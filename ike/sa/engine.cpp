@@ -312,7 +312,8 @@ Status<std::string> IkeEngine::terminate(const std::string& connection, uint32_t
   bool found = false;
   if (!sa_id) {
     // A user's terminate also cancels retries and restarts of the connection.
-    std::erase_if(pending_, [&](const PendingInitiate& p) { return p.connection == connection; });
+    found = std::erase_if(pending_,
+                          [&](const PendingInitiate& p) { return p.connection == connection; }) > 0;
   }
   for (auto& [spi, sa] : sas_) {
     if (sa_id ? sa->id() != sa_id : sa->connection_name() != connection) continue;

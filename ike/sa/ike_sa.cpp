@@ -160,6 +160,15 @@ void IkeSa::send_response(ExchangeType exchange, uint32_t message_id, std::vecto
   last_response_ = {message_id, std::move(datagrams)};
 }
 
+void IkeSa::remember_request(const Header& h, ByteView raw) {
+  // Only authenticated datagrams are remembered, so a forged one cannot stand in for the real
+  // request when its retransmission arrives.
+  if (h.response()) return;
+  if (current_request_id_ != h.message_id) last_request_raw_.clear();
+  current_request_id_ = h.message_id;
+  last_request_raw_.emplace_back(raw.begin(), raw.end());
+}
+
 IkeSa::Opened IkeSa::unprotect(const Message& m, ByteView raw, std::vector<Payload>& inner,
                                Actions& out) {
   if (!cipher_in_) {
@@ -180,6 +189,7 @@ IkeSa::Opened IkeSa::unprotect(const Message& m, ByteView raw, std::vector<Paylo
     }
     plain = std::move(opened.value());
     first = body.first_inner;
+    remember_request(m.header, raw);
   } else {
     const Payload* skf = m.find(PayloadType::SKF);
     auto opened = crypto::open_skf(m, raw, *cipher_in_);
@@ -187,6 +197,7 @@ IkeSa::Opened IkeSa::unprotect(const Message& m, ByteView raw, std::vector<Paylo
       log(out, 1, "fragment dropped: " + opened.error().detail, Subsystem::ENC);
       return Opened::Drop;
     }
+    remember_request(m.header, raw);
     std::pair<uint32_t, bool> key{m.header.message_id, m.header.response()};
     if (fragments_for_ != key) {
       fragments_.reset();
@@ -204,6 +215,7 @@ IkeSa::Opened IkeSa::unprotect(const Message& m, ByteView raw, std::vector<Paylo
   }
   auto chain = parse_payload_chain(first, plain);
   if (!chain) {
+    malformed_ = chain.error();
     log(out, 0,
         "authenticated " + name(m.header.exchange) +
             " message has malformed payloads: " + chain.error().to_string(),
@@ -257,11 +269,6 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
     log(out, 1, name(h.exchange) + " without encryption dropped", Subsystem::ENC);
     return;
   }
-  if (!h.response()) {
-    if (current_request_id_ != h.message_id) last_request_raw_.clear();
-    current_request_id_ = h.message_id;
-    last_request_raw_.emplace_back(raw.begin(), raw.end());
-  }
   switch (unprotect(m, raw, inner, out)) {
     case Opened::Ok:
       break;
@@ -270,7 +277,12 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
     case Opened::Malformed:
       if (!h.response()) {
         ++expected_request_id_;
-        send_response(h.exchange, h.message_id, {make_notify(NotifyType::INVALID_SYNTAX)}, out);
+        Bytes data;
+        if (malformed_.answer == NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD)
+          data = {malformed_.critical_payload_type};
+        NotifyType answer =
+            malformed_.answer == kNoNotify ? NotifyType::INVALID_SYNTAX : malformed_.answer;
+        send_response(h.exchange, h.message_id, {make_notify(answer, data)}, out);
       }
       fail(out, "peer sent a malformed " + name(h.exchange) + " message");
       return;

@@ -140,6 +140,7 @@ class IkeSa {
   // message is authentic but its payloads are not (RFC 7296 §2.21.2: answer INVALID_SYNTAX).
   enum class Opened { Ok, Drop, Malformed };
   Opened unprotect(const Message& m, ByteView raw, std::vector<Payload>& inner, Actions& out);
+  void remember_request(const Header& h, ByteView raw);
   void log(Actions& out, int level, std::string text, Subsystem s = Subsystem::IKE) const;
   void fail(Actions& out, const std::string& why);  // -> Dead, CHILD_SAs deleted
   void delete_children(Actions& out);
@@ -214,6 +215,7 @@ class IkeSa {
   std::optional<std::pair<uint32_t, std::vector<Bytes>>> last_response_;
   uint32_t current_request_id_ = UINT32_MAX;  // the request last_request_raw_ belongs to
   std::vector<Bytes> last_request_raw_;       // its datagrams as received (fragments: several)
+  ParseError malformed_;  // why the last opened message was malformed
   FragmentAssembler fragments_;
   std::optional<std::pair<uint32_t, bool>> fragments_for_;  // (message ID, response)
   Timestamp created_{0};

@@ -248,7 +248,11 @@ void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& in
       const auto& offered_tsi = tsi->as<TsPayload>()->selectors;
       const auto& offered_tsr = tsr->as<TsPayload>()->selectors;
       const ChildConfig* found = nullptr;
+      bool ts_fit = false;
+      std::optional<Proposal> chosen;
       std::vector<TrafficSelector> n_tsi, n_tsr;
+      std::vector<Proposal> theirs;
+      for (const Proposal& p : sa->as<SaPayload>()->proposals) theirs.push_back(without_dh(p));
       for (const ChildConfig& c : conn_->children) {
         // "dynamic" remote TS: the peer's IKE address. Behind a NAT in transport mode the peer
         // only knows its own inner address (RFC 7296 §2.23.1); in tunnel mode accepting any
@@ -264,27 +268,35 @@ void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& in
         }
         auto allow_local =
             c.local_ts.empty() ? std::vector{host_selector(local_.address)} : c.local_ts;
-        n_tsi = narrow(offered_tsi, allow_remote);
-        n_tsr = narrow(offered_tsr, allow_local);
-        if (!n_tsi.empty() && !n_tsr.empty()) {
-          found = &c;
-          break;
+        auto c_tsi = narrow(offered_tsi, allow_remote);
+        auto c_tsr = narrow(offered_tsr, allow_local);
+        if (c_tsi.empty() || c_tsr.empty()) continue;
+        ts_fit = true;
+        // The first child whose selectors fit and whose ESP proposals match wins.
+        std::vector<Proposal> mine;
+        for (const Proposal& p : c.esp_proposals) mine.push_back(without_dh(p));
+        auto candidate = select_proposal(mine, theirs);
+        if (!candidate || candidate->spi.size() != 4) {
+          log(out, 1,
+              "CHILD_SA config " + c.name + " fits the traffic selectors but no ESP proposal",
+              Subsystem::CHD);
+          continue;
         }
+        found = &c;
+        chosen = candidate;
+        n_tsi = std::move(c_tsi);
+        n_tsr = std::move(c_tsr);
+        break;
       }
-      if (!found) {
+      if (!ts_fit) {
         log(out, 0,
             "no acceptable traffic selectors found for " + to_string(offered_tsi) +
                 " === " + to_string(offered_tsr),
             Subsystem::CHD);
         resp.push_back(make_notify(NotifyType::TS_UNACCEPTABLE));
       } else {
-        std::vector<Proposal> mine;
-        for (const Proposal& p : found->esp_proposals) mine.push_back(without_dh(p));
-        std::vector<Proposal> theirs;
-        for (const Proposal& p : sa->as<SaPayload>()->proposals) theirs.push_back(without_dh(p));
-        auto chosen = select_proposal(mine, theirs);
-        if (!chosen || chosen->spi.size() != 4) {
-          log(out, 0, "no acceptable ESP proposal for CHILD_SA " + found->name, Subsystem::CHD);
+        if (!found) {
+          log(out, 0, "no acceptable ESP proposal among the CHILD_SA configs", Subsystem::CHD);
           resp.push_back(make_notify(NotifyType::NO_PROPOSAL_CHOSEN));
         } else {
           uint32_t spi_in = 0;
@@ -371,13 +383,8 @@ void IkeSa::handle_auth_response(const std::vector<Payload>& inner, Timestamp no
   for (const Proposal& p : child_cfg_->esp_proposals) mine.push_back(without_dh(p));
   auto accepted = props.size() == 1 ? select_proposal(mine, props) : std::nullopt;
   if (!accepted || accepted->transforms.size() != props.front().transforms.size() ||
-      accepted->spi.size() != 4) {
-    log(out, 0,
-        "CHILD_SA " + child_cfg_->name +
-            " not created: peer chose an ESP proposal we did not offer",
-        Subsystem::CHD);
-    return;
-  }
+      accepted->spi.size() != 4)
+    return refuse_child("peer chose an ESP proposal we did not offer", now, out);
   const auto& n_tsi = tsi->as<TsPayload>()->selectors;
   const auto& n_tsr = tsr->as<TsPayload>()->selectors;
   auto within = [](const std::vector<TrafficSelector>& got_ts,

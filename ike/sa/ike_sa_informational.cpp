@@ -26,10 +26,11 @@ void IkeSa::handle_informational_request(const Message& m, const std::vector<Pay
   for (const Payload& p : inner) {
     if (const auto* n = p.as<NotifyPayload>()) {
       log(out, 1, "received " + name(n->type) + " notify");
-      if (n->type == NotifyType::AUTHENTICATION_FAILED) {
-        // The initiator refused our authentication after we established (RFC 7296 §2.21.2).
+      // The initiator refused our authentication right after IKE_AUTH (RFC 7296 §2.21.2): its
+      // notice is the first request after IKE_AUTH. Later it would be meaningless.
+      if (n->type == NotifyType::AUTHENTICATION_FAILED && !initiator_ && m.header.message_id == 2) {
         send_response(ExchangeType::INFORMATIONAL, m.header.message_id, {}, out);
-        fail(out, "peer refused our authentication (AUTHENTICATION_FAILED)");
+        destroy_silently(out, "peer refused our authentication (AUTHENTICATION_FAILED)");
         return;
       }
       continue;

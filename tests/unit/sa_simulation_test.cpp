@@ -479,3 +479,18 @@ TEST_CASE("initiating without any local address is refused", "[sa][sim]") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.error() == "connection 'home': no local address to initiate from (set local_addrs)");
 }
+
+TEST_CASE("the responder tries every fitting child config until an ESP proposal matches",
+          "[sa][sim]") {
+  auto p = make_pair("aes128-sha256-x25519", "aes256gcm16", "aes128-sha256-x25519", "aes128gcm16");
+  auto cb = p->b->engine->config();
+  ChildConfig second = cb.connections[0].children[0];
+  second.name = "second";
+  second.esp_proposals = {*parse_proposal("aes256gcm16", ProtocolId::ESP)};
+  cb.connections[0].children.push_back(second);
+  p->b->engine->reload(cb);
+  initiate(*p);
+  require_established_with_child(*p);
+  CHECK(p->b->logged("CHILD_SA config home fits the traffic selectors but no ESP proposal"));
+  CHECK(installed(*p->b)->params.child == "second");
+}
