@@ -8,7 +8,7 @@ packages=(
   cmake ninja-build pkg-config g++ clang libclang-rt-14-dev clang-format
   # libraries
   libuv1-dev libmbedtls-dev libnl-3-dev libnl-xfrm-3-dev libnl-route-3-dev libyaml-cpp-dev
-  libpcap-dev catch2
+  libpcap-dev catch2 nlohmann-json3-dev
   # interop/bench peers (strongSwan charon with kernel-libipsec) and namespace tooling
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
   libstrongswan-extra-plugins iproute2 nftables iperf3

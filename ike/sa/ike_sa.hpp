@@ -215,7 +215,7 @@ class IkeSa {
   std::optional<std::pair<uint32_t, std::vector<Bytes>>> last_response_;
   uint32_t current_request_id_ = UINT32_MAX;  // the request last_request_raw_ belongs to
   std::vector<Bytes> last_request_raw_;       // its datagrams as received (fragments: several)
-  ParseError malformed_;  // why the last opened message was malformed
+  ParseError malformed_;                      // why the last opened message was malformed
   FragmentAssembler fragments_;
   std::optional<std::pair<uint32_t, bool>> fragments_for_;  // (message ID, response)
   Timestamp created_{0};

@@ -1,0 +1,157 @@
+#include "peer/ctl/listing.hpp"
+
+namespace ikeme::ctl {
+
+std::string get_string(const Json& j, const char* key, const std::string& fallback) {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
+  return fallback;
+}
+
+int64_t get_int(const Json& j, const char* key, int64_t fallback) {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer()) return fallback;
+  return it->get<int64_t>();
+}
+
+bool get_bool(const Json& j, const char* key, bool fallback) {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_boolean()) return fallback;
+  return it->get<bool>();
+}
+
+const Json& get_array(const Json& j, const char* key) {
+  static const Json kEmpty = Json::array();
+  if (!j.is_object()) return kEmpty;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_array()) return kEmpty;
+  return *it;
+}
+
+namespace {
+
+std::string join(const Json& array, const std::string& sep) {
+  std::string out;
+  for (const Json& x : array) {
+    if (!out.empty()) out += sep;
+    out += x.is_string() ? x.get<std::string>() : x.dump();
+  }
+  return out;
+}
+
+void format_child(std::string& out, const Json& c) {
+  std::string mode = get_string(c, "mode");
+  if (get_bool(c, "encap")) mode += "-in-UDP";
+  out += "  " + get_string(c, "name") + ": #" + get_string(c, "uniqueid") + ", " +
+         get_string(c, "state") + ", " + mode + ", " + get_string(c, "protocol", "ESP") + ":" +
+         get_string(c, "algorithms") + "\n";
+  std::string times;
+  if (c.contains("install-time"))
+    times += "installed " + std::to_string(get_int(c, "install-time")) + "s ago";
+  if (c.contains("rekey-time"))
+    times += (times.empty() ? "" : ", ") + std::string("rekeying in ") +
+             std::to_string(get_int(c, "rekey-time")) + "s";
+  if (c.contains("life-time"))
+    times += (times.empty() ? "" : ", ") + std::string("expires in ") +
+             std::to_string(get_int(c, "life-time")) + "s";
+  if (get_string(c, "dataplane", "") == "none")
+    times += (times.empty() ? "" : ", ") + std::string("no data plane yet");
+  if (!times.empty()) out += "    " + times + "\n";
+  out += "    in  " + get_string(c, "spi-in") + "\n";
+  out += "    out " + get_string(c, "spi-out") + "\n";
+  out += "    local  " + join(get_array(c, "local-ts"), " ") + "\n";
+  out += "    remote " + join(get_array(c, "remote-ts"), " ") + "\n";
+}
+
+}  // namespace
+
+std::string format_sas(const Json& sas) {
+  std::string out;
+  if (!sas.is_array()) return out;
+  for (const Json& sa : sas) {
+    if (!sa.is_object()) continue;
+    bool initiator = get_bool(sa, "initiator");
+    out += get_string(sa, "name") + ": #" + get_string(sa, "uniqueid") + ", " +
+           get_string(sa, "state") + ", IKEv" + get_string(sa, "version", "2") + ", " +
+           get_string(sa, "initiator-spi") + "_i" + (initiator ? "*" : "") + " " +
+           get_string(sa, "responder-spi") + "_r" + (initiator ? "" : "*") + "\n";
+    out += "  local  '" + get_string(sa, "local-id") + "' @ " + get_string(sa, "local-host") + "[" +
+           get_string(sa, "local-port") + "]" + (get_bool(sa, "nat-local") ? " (behind NAT)" : "") +
+           "\n";
+    out += "  remote '" + get_string(sa, "remote-id") + "' @ " + get_string(sa, "remote-host") +
+           "[" + get_string(sa, "remote-port") + "]" +
+           (get_bool(sa, "nat-remote") ? " (behind NAT)" : "") + "\n";
+    std::string algs = get_string(sa, "algorithms", "");
+    if (!algs.empty()) out += "  " + algs + "\n";
+    for (const Json& c : get_array(sa, "child-sas"))
+      if (c.is_object()) format_child(out, c);
+  }
+  return out;
+}
+
+std::string format_conns(const Json& conns) {
+  std::string out;
+  if (!conns.is_array()) return out;
+  for (const Json& c : conns) {
+    if (!c.is_object()) continue;
+    out += get_string(c, "name") + ": IKEv2";
+    if (get_bool(c, "mediation")) out += ", mediation";
+    int64_t dpd = get_int(c, "dpd-delay");
+    if (dpd > 0) out += ", dpd every " + std::to_string(dpd) + "s";
+    out += "\n";
+    out += "  local:  " + join(get_array(c, "local-addrs"), ", ") + "\n";
+    out += "  remote: " + join(get_array(c, "remote-addrs"), ", ") + " port " +
+           get_string(c, "remote-port") + "\n";
+    out += "  proposals: " + join(get_array(c, "proposals"), ", ") + "\n";
+    for (const char* side : {"local", "remote"}) {
+      const Json& auth = c.is_object() && c.contains(side) ? c[side] : Json::object();
+      std::string method = get_string(auth, "auth");
+      out += std::string("  ") + side + " " +
+             (method == "psk"      ? "pre-shared key"
+              : method == "pubkey" ? "public key"
+                                   : method) +
+             " authentication:\n";
+      out += "    id: " + get_string(auth, "id") + "\n";
+    }
+    for (const Json& ch : get_array(c, "children")) {
+      out += "  " + get_string(ch, "name") + ": " + get_string(ch, "mode");
+      std::string start = get_string(ch, "start-action", "none");
+      if (start != "none") out += ", start_action " + start;
+      int64_t rekey = get_int(ch, "rekey-time");
+      if (rekey > 0) out += ", rekeying every " + std::to_string(rekey) + "s";
+      out += "\n";
+      out += "    local:  " + join(get_array(ch, "local-ts"), " ") + "\n";
+      out += "    remote: " + join(get_array(ch, "remote-ts"), " ") + "\n";
+      out += "    esp proposals: " + join(get_array(ch, "esp-proposals"), ", ") + "\n";
+    }
+  }
+  return out;
+}
+
+std::string format_stats(const Json& s) {
+  std::string out;
+  out += "ikeme-peer " + get_string(s, "version") + ", pid " + get_string(s, "pid") + ", up " +
+         get_string(s, "uptime") + "s\n";
+  out += "  config:    " + get_string(s, "config-file") + "\n";
+  out += "  listening: " + join(get_array(s, "listening"), ", ") + "\n";
+  out += "IKE SAs: " + get_string(s, "ike-sas") + " total, " + get_string(s, "half-open") +
+         " half-open\n";
+  out += "CHILD_SAs: " + get_string(s, "child-sas") + " (no data plane yet)\n";
+  auto section = [&](const char* title, const char* key) {
+    if (!s.is_object() || !s.contains(key) || !s[key].is_object()) return;
+    out += std::string(title) + ":\n";
+    for (const auto& [name, value] : s[key].items())
+      out +=
+          "  " + name + ": " + (value.is_string() ? value.get<std::string>() : value.dump()) + "\n";
+  };
+  section("engine", "engine");
+  section("daemon", "daemon");
+  return out;
+}
+
+}  // namespace ikeme::ctl

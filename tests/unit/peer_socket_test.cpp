@@ -1,0 +1,101 @@
+// The daemon's UDP sockets on loopback: a wildcard socket learns the address a datagram was sent
+// to (IP_PKTINFO) and sends from a chosen address; socket choice for a source; the route source.
+
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <chrono>
+#include <thread>
+
+#include "peer/route_source.hpp"
+#include "peer/socket_set.hpp"
+#include "peer/udp_socket.hpp"
+
+using namespace ikeme;
+using namespace ikeme::peer;
+
+namespace {
+
+IpAddress ip(const char* text) {
+  return *IpAddress::parse(text);
+}
+
+// Waits briefly for one datagram (loopback delivers at once, but do not spin forever).
+bool receive(UdpSocket& s, ReceivedDatagram& d, std::array<uint8_t, 2048>& buf) {
+  std::string error;
+  for (int i = 0; i < 200; ++i) {
+    auto st = s.receive(buf, d, error);
+    if (st == UdpSocket::RecvStatus::Datagram) return true;
+    if (st == UdpSocket::RecvStatus::Error) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("peer sockets: UDP socket: pktinfo tells the local address and sets the source",
+          "[peer]") {
+  auto wild = UdpSocket::open(ike::Endpoint{IpAddress(), 0});
+  REQUIRE(wild.ok());
+  CHECK(wild->wildcard());
+  REQUIRE(wild->bound().port != 0);
+  auto other = UdpSocket::open(ike::Endpoint{ip("127.0.0.1"), 0});
+  REQUIRE(other.ok());
+  CHECK_FALSE(other->wildcard());
+
+  // To 127.0.0.2 (on lo): the wildcard socket is told it arrived for 127.0.0.2.
+  const uint8_t hello[] = {1, 2, 3};
+  REQUIRE(
+      other->send(other->bound(), ike::Endpoint{ip("127.0.0.2"), wild->bound().port}, hello).ok());
+  std::array<uint8_t, 2048> buf;
+  ReceivedDatagram d;
+  REQUIRE(receive(*wild, d, buf));
+  CHECK(d.size == 3);
+  CHECK_FALSE(d.truncated);
+  CHECK(d.local == ike::Endpoint{ip("127.0.0.2"), wild->bound().port});
+  CHECK(d.remote == other->bound());
+
+  // The answer from 127.0.0.2 through pktinfo arrives with that source.
+  REQUIRE(wild->send(d.local, d.remote, hello).ok());
+  ReceivedDatagram back;
+  REQUIRE(receive(*other, back, buf));
+  CHECK(back.remote == d.local);
+  CHECK(back.local == other->bound());
+}
+
+TEST_CASE("peer sockets: UDP socket: bind errors name the address", "[peer]") {
+  auto a = UdpSocket::open(ike::Endpoint{ip("127.0.0.1"), 0});
+  REQUIRE(a.ok());
+  auto b = UdpSocket::open(a->bound());
+  REQUIRE_FALSE(b.ok());
+  CHECK(b.error().find("bind to 127.0.0.1[") == 0);
+  CHECK(b.error().find("Address already in use") != std::string::npos);
+}
+
+TEST_CASE("peer sockets: socket set: the socket and source for a datagram", "[peer]") {
+  std::vector<std::string> warnings;
+  auto set = SocketSet::open({ip("127.0.0.1")}, {0}, false, warnings);
+  REQUIRE(set.ok());
+  REQUIRE(set->sockets().size() == 1);
+  uint16_t port = set->sockets()[0].bound().port;
+  CHECK(set->for_source(ike::Endpoint{ip("127.0.0.1"), port}) == &set->sockets()[0]);
+  CHECK(set->for_source(ike::Endpoint{IpAddress(), port}) == &set->sockets()[0]);
+  CHECK(set->for_source(ike::Endpoint{ip("127.0.0.2"), port}) == nullptr);
+  CHECK(set->for_source(ike::Endpoint{ip("127.0.0.1"), static_cast<uint16_t>(port + 1)}) ==
+        nullptr);
+  CHECK(set->for_source(ike::Endpoint{ip("::1"), port}) == nullptr);
+  // Initiating: a routed source we cannot send from falls back to our bound address.
+  CHECK(set->initiation_source(ip("127.0.0.1")) == ip("127.0.0.1"));
+  CHECK(set->initiation_source(ip("127.0.0.9")) == ip("127.0.0.1"));
+  CHECK(set->initiation_source(ip("::1")) == std::nullopt);
+  CHECK(warnings.empty());
+}
+
+TEST_CASE("peer sockets: route source: the kernel's source address towards a destination",
+          "[peer]") {
+  auto src = route_source(ike::Endpoint{ip("127.0.0.2"), 500});
+  REQUIRE(src.ok());
+  CHECK(src->is_v4());
+  CHECK(src->to_string().rfind("127.", 0) == 0);
+}
