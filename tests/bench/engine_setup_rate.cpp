@@ -66,16 +66,19 @@ int main(int argc, char** argv) {
       auto [to_b, d] = std::move(queue.front());
       queue.pop_front();
       Actions r;
-      if (to_b) b.handle_datagram(eb, ea, d.data, now, r);
-      else a.handle_datagram(ea, eb, d.data, now, r);
+      if (to_b)
+        b.handle_datagram(eb, ea, d.data, now, r);
+      else
+        a.handle_datagram(ea, eb, d.data, now, r);
       for (auto& s : r.sends) queue.emplace_back(!to_b, std::move(s));
       children += r.children.size();
     }
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  bool ok = a.sa_count() == static_cast<size_t>(count) && b.sa_count() == static_cast<size_t>(count) &&
-            children == 2u * count;
-  std::printf("ikeme engine in-process: %d IKE_SA+CHILD_SA setups in %.3f s = %.0f setups/s (one core)%s\n",
-              count, seconds, count / seconds, ok ? "" : " [INCOMPLETE]");
+  bool ok = a.sa_count() == static_cast<size_t>(count) &&
+            b.sa_count() == static_cast<size_t>(count) && children == 2u * count;
+  std::printf(
+      "ikeme engine in-process: %d IKE_SA+CHILD_SA setups in %.3f s = %.0f setups/s (one core)%s\n",
+      count, seconds, count / seconds, ok ? "" : " [INCOMPLETE]");
   return ok ? 0 : 1;
 }
