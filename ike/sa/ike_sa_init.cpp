@@ -212,6 +212,9 @@ std::unique_ptr<IkeSa> IkeSa::respond(
 }
 
 bool IkeSa::respond_init(const Message& request, ByteView raw, Actions& out) {
+  // Like every message an SA accepts (and like charon), the request is logged with its payloads:
+  // whether it carried a COOKIE, which KE group, ... is what an interop problem turns on.
+  log(out, 1, "parsed " + summarize(request), Subsystem::ENC);
   log(out, 1, remote_.address.to_string() + " is initiating an IKE_SA");
   auto refuse = [&](NotifyType type, Bytes data, const std::string& why) {
     log(out, 0, "refusing IKE_SA_INIT from " + remote_.to_string() + ": " + why);

@@ -147,6 +147,8 @@ TEST_CASE("INVALID_KE_PAYLOAD makes the initiator retry with the requested group
   require_established_with_child(*p);
   CHECK(p->a->logged("peer didn't accept DH group CURVE_25519, it requested ECP_256"));
   CHECK(p->b->logged("refusing IKE_SA_INIT"));
+  // The responder logs each IKE_SA_INIT request it takes up, the refused one included.
+  CHECK(p->b->logged("parsed IKE_SA_INIT request 0 [ SA KE No N(NATD_S_IP) N(NATD_D_IP)"));
   CHECK(p->a->sas()[0].algorithms.find("ECP_256") != std::string::npos);
 }
 
@@ -231,6 +233,8 @@ TEST_CASE("the responder demands a cookie above its half-open threshold", "[sa][
   require_established_with_child(*p);
   CHECK(p->b->engine->stats().cookies_sent == 1);
   CHECK(p->a->logged("received COOKIE, restarting IKE_SA_INIT with it"));
+  // The responder logs the request it accepted, COOKIE first.
+  CHECK(p->b->logged("parsed IKE_SA_INIT request 0 [ N(COOKIE) SA KE No"));
 }
 
 TEST_CASE("behind a NAT both sides move to port 4500 and encapsulate ESP", "[sa][sim]") {
