@@ -49,9 +49,9 @@ fuzz() {
   rm -rf "$seeds"
   build/release/tests/extract_seeds tests/data/strongswan-p2p/public.pcap "$seeds" || return 1
   local target corpus rc=0
-  for target in message me_endpoint; do
+  for target in message me_endpoint auth_signature; do
     corpus=build/fuzz/corpus/$target
-    mkdir -p "$corpus" build/fuzz/artifacts
+    mkdir -p "$corpus" build/fuzz/artifacts "$seeds/$target"
     echo "-- fuzz_$target for ${FUZZ_SECONDS}s"
     if ! build/fuzz/tests/fuzz/fuzz_$target -max_total_time="$FUZZ_SECONDS" -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/ \
