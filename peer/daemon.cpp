@@ -70,7 +70,8 @@ Status<std::string> Daemon::start() {
 
   uv_timer_init(&loop_, &timer_);
   uv_timer_init(&loop_, &shutdown_timer_);
-  timer_.data = shutdown_timer_.data = this;
+  uv_idle_init(&loop_, &idle_);
+  timer_.data = shutdown_timer_.data = idle_.data = this;
   for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) {
     uv_signal_init(&loop_, s);
     s->data = this;
@@ -93,7 +94,7 @@ Status<std::string> Daemon::start() {
     uv_poll_start(&p->handle, UV_READABLE, [](uv_poll_t* h, int status, int) {
       auto* poll = static_cast<Poll*>(h->data);
       if (status < 0) return;
-      poll->daemon->guarded("receive", [&] { poll->daemon->on_readable(*poll->socket); });
+      poll->daemon->guarded("receive", [&] { poll->daemon->on_readable(); });
     });
     polls_.push_back(std::move(p));
   }
@@ -131,8 +132,8 @@ void Daemon::stop() {
   if (handles_initialized_)
     for (uv_handle_t* h :
          {reinterpret_cast<uv_handle_t*>(&timer_), reinterpret_cast<uv_handle_t*>(&shutdown_timer_),
-          reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_),
-          reinterpret_cast<uv_handle_t*>(&sighup_)})
+          reinterpret_cast<uv_handle_t*>(&idle_), reinterpret_cast<uv_handle_t*>(&sigterm_),
+          reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sighup_)})
       if (!uv_is_closing(h)) uv_close(h, nullptr);
 }
 
@@ -171,6 +172,9 @@ void Daemon::send(const ike::SendDatagram& d) {
 
 void Daemon::after_engine() {
   if (stopped_) return;
+  // What arrived while the engine worked goes to the queue before the kernel's buffer overflows.
+  drain_sockets();
+  update_idle();
   if (shutting_down_ && engine_->sa_count() == 0) {
     log(Subsystem::CFG, 1, "all IKE SAs are gone, exiting");
     stop();
@@ -203,8 +207,18 @@ void Daemon::on_timer() {
   in_timer_ = false;
 }
 
-void Daemon::on_readable(UdpSocket& socket) {
+void Daemon::on_readable() {
+  drain_sockets();
+  handle_queued();
+}
+
+void Daemon::drain_sockets() {
+  for (UdpSocket& s : sockets_.sockets()) drain(s);
+}
+
+void Daemon::drain(UdpSocket& socket) {
   for (int i = 0; i < kReadBurst && !stopped_; ++i) {
+    if (queue_.size() >= kMaxQueuedDatagrams || queued_bytes_ >= kMaxQueuedBytes) return;
     ReceivedDatagram d;
     std::string error;
     switch (socket.receive(buffer_, d, error)) {
@@ -223,10 +237,37 @@ void Daemon::on_readable(UdpSocket& socket) {
                   std::to_string(buffer_.size()) + " bytes dropped");
           continue;
         }
-        on_datagram(d, ByteView(buffer_.data(), d.size));
+        queue_.push_back(QueuedDatagram{
+            d, std::vector<uint8_t>(buffer_.begin(),
+                                    buffer_.begin() + static_cast<std::ptrdiff_t>(d.size))});
+        queued_bytes_ += d.size;
         break;
     }
   }
+}
+
+void Daemon::handle_queued() {
+  for (int i = 0; i < kReadBurst && !queue_.empty() && !stopped_; ++i) {
+    QueuedDatagram q = std::move(queue_.front());
+    queue_.pop_front();
+    queued_bytes_ -= q.data.size();
+    on_datagram(q.meta, ByteView(q.data.data(), q.data.size()));
+  }
+  update_idle();
+}
+
+void Daemon::update_idle() {
+  if (stopped_ || !handles_initialized_) return;
+  if (queue_.empty()) {
+    uv_idle_stop(&idle_);
+    return;
+  }
+  // An active idle handle makes the loop poll without blocking, so the next batch follows after
+  // the control socket, the timer and the sockets had their turn.
+  uv_idle_start(&idle_, [](uv_idle_t* h) {
+    auto* d = static_cast<Daemon*>(h->data);
+    d->guarded("receive", [&] { d->handle_queued(); });
+  });
 }
 
 void Daemon::on_datagram(const ReceivedDatagram& d, ByteView data) {

@@ -12,11 +12,19 @@
 // synchronous: UDP sendmsg does not block on a non-blocking socket, it fails (and the engine's
 // retransmission covers a lost datagram).
 //
+// Receiving: every engine call may take a millisecond or more (X25519 in mbedTLS), and a burst of
+// IKE_SA_INITs would overflow the kernel's receive buffer (about 200 small datagrams by default)
+// meanwhile, costing each dropped peer a retransmission timeout. So after every engine call the
+// daemon moves what its sockets hold into a bounded FIFO (as strongSwan's receiver thread does)
+// and handles that FIFO in batches, one batch per loop iteration (a uv_idle_t keeps the loop
+// turning while it is not empty), so the control socket and the timer are served in between.
+//
 // Time: one uv_timer_t, re-armed to engine.next_timeout() after every engine call; the engine's
 // Timestamp is uv_now() (libuv's monotonic clock in ms, refreshed before each engine call).
 
 #include <uv.h>
 
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -46,8 +54,13 @@ class Daemon {
  public:
   // How long a shutdown waits for the peers to answer our DELETEs.
   static constexpr uint64_t kShutdownGraceMs = 1000;
-  // Datagrams read per socket per loop iteration, so one busy socket cannot starve the others.
+  // Datagrams read per socket per drain, so one busy socket cannot starve the others, and
+  // datagrams handled per loop iteration, so the sockets cannot starve the control socket.
   static constexpr int kReadBurst = 64;
+  // Bounds of the receive queue; when it is full the sockets are left alone (the kernel's
+  // buffer then fills and drops, as without the queue).
+  static constexpr size_t kMaxQueuedDatagrams = 4096;
+  static constexpr size_t kMaxQueuedBytes = 8 * 1024 * 1024;
 
   Daemon(DaemonOptions options, config::PeerConfig config, std::unique_ptr<ike::crypto::Rng> rng,
          LogSink& log);
@@ -67,7 +80,11 @@ class Daemon {
   void apply(ike::Actions& actions);
   void send(const ike::SendDatagram& d);
   void after_engine();  // re-arms the timer; finishes a shutdown once no SA is left
-  void on_readable(UdpSocket& socket);
+  void on_readable();
+  void drain_sockets();  // sockets -> queue_, at most kReadBurst per socket
+  void drain(UdpSocket& socket);
+  void handle_queued();  // at most kReadBurst datagrams from queue_
+  void update_idle();
   void on_datagram(const ReceivedDatagram& d, ByteView data);
   void on_timer();
   void on_signal(int signum);
@@ -103,6 +120,7 @@ class Daemon {
   std::vector<std::unique_ptr<Poll>> polls_;
   uv_timer_t timer_{};
   uv_timer_t shutdown_timer_{};
+  uv_idle_t idle_{};  // active while queue_ is not empty
   uv_signal_t sigterm_{}, sigint_{}, sighup_{};
   bool handles_initialized_ = false;
   std::unique_ptr<ControlServer> control_;
@@ -110,6 +128,12 @@ class Daemon {
   ChildSaTable children_;
   DaemonCounters counters_;
   std::vector<uint8_t> buffer_;
+  struct QueuedDatagram {
+    ReceivedDatagram meta;
+    std::vector<uint8_t> data;
+  };
+  std::deque<QueuedDatagram> queue_;  // received, not handled yet (FIFO)
+  size_t queued_bytes_ = 0;
   ike::Timestamp started_{0};
   bool in_timer_ = false;
   bool shutting_down_ = false;

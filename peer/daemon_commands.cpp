@@ -138,7 +138,7 @@ Result<uint32_t, std::string> Daemon::initiate(const std::string& connection,
   std::optional<IpAddress> source;
   for (const ike::ConnectionConfig& c : engine_->config().connections)
     if (c.name == connection) source = source_for(c);
-  std::set<uint32_t> before = sa_ids("", 0);
+  const uint32_t id = engine_->next_sa_id();  // what a successful initiate() assigns
   ike::Actions a;
   auto s = engine_->initiate(connection, child, now(), a, source);
   apply(a);
@@ -147,9 +147,6 @@ Result<uint32_t, std::string> Daemon::initiate(const std::string& connection,
     log(Subsystem::CFG, 1, "initiating '" + connection + "' failed: " + s.error());
     return Unexpected{s.error()};
   }
-  uint32_t id = 0;
-  for (uint32_t x : sa_ids("", 0))
-    if (!before.count(x)) id = x;
   return id;
 }
 

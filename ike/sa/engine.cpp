@@ -6,6 +6,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cassert>
 
 #include "ike/codec/framing.hpp"
 #include "ike/codec/summary.hpp"
@@ -31,6 +32,7 @@ void IkeEngine::reload(EngineConfig config) {
   connections_.clear();
   for (const ConnectionConfig& c : config_.connections)
     connections_.push_back(std::make_shared<const ConnectionConfig>(c));
+  schedule_all();  // the SAs' timers read timeouts from config_
 }
 
 SaContext IkeEngine::context() {
@@ -100,8 +102,12 @@ void IkeEngine::handle_datagram(Endpoint local, Endpoint remote, ByteView datagr
   out.log(Subsystem::NET, 2, 0, "",
           "received packet: from " + remote.to_string() + " to " + local.to_string() + " (" +
               std::to_string(datagram.size()) + " bytes)");
+  // Only the SA this datagram reached can have changed (or the one it created), so only that
+  // one is reaped, not every SA; INITIAL_CONTACT may end others, and then all are checked.
+  std::optional<uint64_t> touched;
+  bool all = false;
   if (h.exchange == ExchangeType::IKE_SA_INIT && !h.response() && h.initiator()) {
-    handle_init_request(local, remote, m, bytes, now, out);
+    touched = handle_init_request(local, remote, m, bytes, now, out);
   } else {
     // The original initiator sets the I flag; our SPI is the other one.
     uint64_t ours = h.initiator() ? h.spi_r : h.spi_i;
@@ -116,19 +122,24 @@ void IkeEngine::handle_datagram(Endpoint local, Endpoint remote, ByteView datagr
       return;
     }
     IkeSa& sa = *it->second;
+    touched = ours;
     bool was_established = sa.state() == IkeSa::State::Established;
     sa.handle(m, bytes, local, remote, now, out);
     if (!was_established && sa.state() == IkeSa::State::Established) {
       ++stats_.ike_established;
-      after_handle(sa, out);
+      all = after_handle(sa, out);
     }
   }
-  reap(now, out);
+  if (touched) schedule(*touched);
+  if (all)
+    reap(now, out);
+  else
+    reap_one(touched, now, out);
 }
 
-void IkeEngine::after_handle(IkeSa& sa, Actions& out) {
+bool IkeEngine::after_handle(IkeSa& sa, Actions& out) {
   // RFC 7296 §2.4: INITIAL_CONTACT says the peer has no other SAs with us any more.
-  if (!sa.take_initial_contact()) return;
+  if (!sa.take_initial_contact()) return false;
   for (auto& [spi, other] : sas_) {
     if (other.get() == &sa || other->dead() || other->state() != IkeSa::State::Established)
       continue;
@@ -138,6 +149,7 @@ void IkeEngine::after_handle(IkeSa& sa, Actions& out) {
                                      "' sent INITIAL_CONTACT in IKE_SA [" +
                                      std::to_string(sa.id()) + "]");
   }
+  return true;
 }
 
 void IkeEngine::answer_invalid_spi(Endpoint local, Endpoint remote, const Header& h, Timestamp now,
@@ -159,29 +171,32 @@ void IkeEngine::answer_invalid_spi(Endpoint local, Endpoint remote, const Header
         local, remote, local.port == config_.port ? *wire : add_non_esp_marker(*wire)});
 }
 
-void IkeEngine::handle_init_request(Endpoint local, Endpoint remote, const Message& m, ByteView raw,
-                                    Timestamp now, Actions& out) {
+std::optional<uint64_t> IkeEngine::handle_init_request(Endpoint local, Endpoint remote,
+                                                       const Message& m, ByteView raw,
+                                                       Timestamp now, Actions& out) {
   const Header& h = m.header;
   if (auto it = half_open_.find({h.spi_i, remote}); it != half_open_.end()) {
     // Only an exact retransmission gets the cached response; a different request reusing the
     // SPI (e.g. now carrying a cookie) is dropped rather than answered with a mismatching one.
     if (auto sa = sas_.find(it->second); sa != sas_.end()) {
       const Bytes& first = sa->second->init_request();
-      if (first.size() == raw.size() && std::equal(first.begin(), first.end(), raw.begin()))
+      if (first.size() == raw.size() && std::equal(first.begin(), first.end(), raw.begin())) {
         sa->second->resend_init_response(out);
+        return sa->first;
+      }
     }
-    return;
+    return std::nullopt;
   }
   if (h.spi_r != 0) {
     out.log(Subsystem::IKE, 1, 0, "", "IKE_SA_INIT request with a responder SPI dropped");
-    return;
+    return std::nullopt;
   }
   if (half_open_.size() >= config_.half_open_limit) {
     ++stats_.half_open_dropped;
     out.log(Subsystem::IKE, 1, 0, "",
             "dropping IKE_SA_INIT from " + remote.to_string() + ": " +
                 std::to_string(half_open_.size()) + " half-open IKE SAs reach the limit");
-    return;
+    return std::nullopt;
   }
   if (half_open_.size() >= config_.cookie_threshold && !cookie_ok(m, remote)) {
     rotate_cookie_secret(now);
@@ -198,7 +213,7 @@ void IkeEngine::handle_init_request(Endpoint local, Endpoint remote, const Messa
     if (auto wire = encode_message(reply))
       out.sends.push_back(SendDatagram{
           local, remote, local.port == config_.port ? *wire : add_non_esp_marker(*wire)});
-    return;
+    return std::nullopt;
   }
   auto cands = candidates(local, remote);
   if (cands.empty()) {
@@ -213,13 +228,16 @@ void IkeEngine::handle_init_request(Endpoint local, Endpoint remote, const Messa
     if (auto wire = encode_message(reply))
       out.sends.push_back(SendDatagram{
           local, remote, local.port == config_.port ? *wire : add_non_esp_marker(*wire)});
-    return;
+    return std::nullopt;
   }
   uint32_t id = next_sa_id_++;
   auto sa = IkeSa::respond(id, m, raw, local, remote, std::move(cands), context(), now, out);
-  if (!sa) return;
-  half_open_[{h.spi_i, remote}] = sa->our_spi();
-  sas_[sa->our_spi()] = std::move(sa);
+  if (!sa) return std::nullopt;
+  uint64_t spi = sa->our_spi();
+  half_open_[{h.spi_i, remote}] = spi;
+  half_open_of_[spi] = {h.spi_i, remote};
+  sas_[spi] = std::move(sa);
+  return spi;
 }
 
 Bytes IkeEngine::make_cookie(const Message& m, const Endpoint& remote, uint32_t version) const {
@@ -294,15 +312,19 @@ Status<std::string> IkeEngine::initiate(const std::string& connection, const std
   bool only = true;
   for (const auto& [spi, other] : sas_)
     if (!other->dead() &&
-        (other->connection_name() == conn->name || other->remote().address == remote.address))
+        (other->connection_name() == conn->name || other->remote().address == remote.address)) {
       only = false;
+      break;
+    }
   uint32_t id = next_sa_id_++;
   auto sa = IkeSa::initiate(id, conn, child_cfg, local, remote, only, context(), now, out);
   if (sa->dead()) {
     ++stats_.ike_failed;
     return Unexpected{"IKE SA could not be started (see log)"};
   }
-  sas_[sa->our_spi()] = std::move(sa);
+  uint64_t spi = sa->our_spi();
+  sas_[spi] = std::move(sa);
+  schedule(spi);
   attempt_of_[id] = 1;
   return {};
 }
@@ -319,6 +341,7 @@ Status<std::string> IkeEngine::terminate(const std::string& connection, uint32_t
     if (sa_id ? sa->id() != sa_id : sa->connection_name() != connection) continue;
     found = true;
     sa->terminate(now, out);
+    schedule(spi);
   }
   reap(now, out);
   if (!found)
@@ -329,22 +352,62 @@ Status<std::string> IkeEngine::terminate(const std::string& connection, uint32_t
 
 void IkeEngine::terminate_all(Timestamp now, Actions& out) {
   for (auto& [spi, sa] : sas_) sa->terminate(now, out);
+  schedule_all();
   reap(now, out);
   pending_.clear();
+}
+
+void IkeEngine::schedule(uint64_t spi) {
+  if (auto d = deadline_of_.find(spi); d != deadline_of_.end()) {
+    deadlines_.erase({d->second, spi});
+    deadline_of_.erase(d);
+  }
+  auto it = sas_.find(spi);
+  if (it == sas_.end()) return;
+  if (auto t = it->second->next_timeout()) {
+    deadlines_.emplace(*t, spi);
+    deadline_of_.emplace(spi, *t);
+  }
+}
+
+void IkeEngine::schedule_all() {
+  deadlines_.clear();
+  deadline_of_.clear();
+  for (const auto& [spi, sa] : sas_)
+    if (auto t = sa->next_timeout()) {
+      deadlines_.emplace(*t, spi);
+      deadline_of_.emplace(spi, *t);
+    }
 }
 
 std::optional<Timestamp> IkeEngine::next_timeout() const {
   std::optional<Timestamp> t;
   for (const PendingInitiate& p : pending_) t = t ? std::min(*t, p.at) : p.at;
+  if (!deadlines_.empty())
+    t = t ? std::min(*t, deadlines_.begin()->first) : deadlines_.begin()->first;
+#ifndef NDEBUG
+  // The index must agree with the SAs themselves (debug and sanitizer builds check every call).
+  std::optional<Timestamp> scan;
+  for (const PendingInitiate& p : pending_) scan = scan ? std::min(*scan, p.at) : p.at;
   for (const auto& [spi, sa] : sas_)
-    if (auto s = sa->next_timeout()) t = t ? std::min(*t, *s) : *s;
+    if (auto s = sa->next_timeout()) scan = scan ? std::min(*scan, *s) : *s;
+  assert(scan == t);
+#endif
   return t;
 }
 
 void IkeEngine::handle_timeout(Timestamp now, Actions& out) {
-  for (auto& [spi, sa] : sas_) {
-    auto t = sa->next_timeout();
-    if (t && *t <= now) sa->handle_timeout(now, out);
+  // The due SAs, in SPI order (as a scan over sas_ would meet them).
+  std::vector<uint64_t> due_sas;
+  for (auto d = deadlines_.begin(); d != deadlines_.end() && d->first <= now; ++d)
+    due_sas.push_back(d->second);
+  std::sort(due_sas.begin(), due_sas.end());
+  for (uint64_t spi : due_sas) {
+    auto it = sas_.find(spi);
+    if (it == sas_.end()) continue;
+    auto t = it->second->next_timeout();
+    if (t && *t <= now) it->second->handle_timeout(now, out);
+    schedule(spi);
   }
   std::vector<PendingInitiate> due;
   for (auto it = pending_.begin(); it != pending_.end();) {
@@ -368,52 +431,63 @@ void IkeEngine::handle_timeout(Timestamp now, Actions& out) {
   reap(now, out);
 }
 
-void IkeEngine::reap(Timestamp now, Actions& out) {
-  for (auto& c : out.children)
+void IkeEngine::count_children(const Actions& out) {
+  for (const auto& c : out.children)
     if (c.kind == ChildSaEvent::Kind::Installed) ++stats_.children_installed;
-  for (auto it = half_open_.begin(); it != half_open_.end();) {
-    auto sa = sas_.find(it->second);
-    if (sa == sas_.end() || sa->second->state() != IkeSa::State::Connecting)
-      it = half_open_.erase(it);
-    else
-      ++it;
-  }
-  for (auto it = sas_.begin(); it != sas_.end();) {
-    if (it->second->dead()) {
-      IkeSa& sa = *it->second;
-      unsigned attempt = attempt_of_.count(sa.id()) ? attempt_of_[sa.id()] : 1;
-      attempt_of_.erase(sa.id());
-      if (sa.failed()) ++stats_.ike_failed;
-      auto conn = sa.connection();
-      if (sa.failed() && sa.initiator() && conn && !sa.was_established()) {
-        // keyingtries: 0 = forever, 1 = no retry.
-        if (conn->keyingtries == 0 || attempt < conn->keyingtries) {
-          out.log(Subsystem::IKE, 0, sa.id(), conn->name,
-                  "scheduling keying attempt " + std::to_string(attempt + 1) + " of " +
-                      (conn->keyingtries ? std::to_string(conn->keyingtries)
-                                         : std::string("%forever")));
-          pending_.push_back(PendingInitiate{conn->name, sa.child_name(), now + kRetryDelay,
-                                             attempt + 1, sa.local().address});
-        } else if (conn->keyingtries > 1) {
-          out.log(Subsystem::IKE, 0, sa.id(), conn->name,
-                  "giving up after " + std::to_string(attempt) + " keying attempts");
-        }
-      } else if (sa.failed() && sa.was_established() && conn && !conn->remote_addrs.empty()) {
-        // The peer went away (liveness check or retransmits failed): dpd_action.
-        for (const ChildConfig& c : conn->children) {
-          if (c.dpd_action != DpdAction::Restart) continue;
-          out.log(
-              Subsystem::IKE, 0, sa.id(), conn->name,
-              "restarting CHILD_SA " + c.name + " after the peer was lost (dpd_action=restart)");
-          pending_.push_back(PendingInitiate{conn->name, c.name, now, 1, sa.local().address});
-          break;  // one IKE SA carries the restart
-        }
-      }
-      it = sas_.erase(it);
-    } else {
-      ++it;
+}
+
+void IkeEngine::reap(Timestamp now, Actions& out) {
+  count_children(out);
+  for (auto it = sas_.begin(); it != sas_.end();) it = reap_sa(it, now, out);
+}
+
+void IkeEngine::reap_one(std::optional<uint64_t> spi, Timestamp now, Actions& out) {
+  count_children(out);
+  if (!spi) return;
+  if (auto it = sas_.find(*spi); it != sas_.end()) reap_sa(it, now, out);
+}
+
+IkeEngine::SaMap::iterator IkeEngine::reap_sa(SaMap::iterator it, Timestamp now, Actions& out) {
+  IkeSa& sa = *it->second;
+  if (sa.dead() || sa.state() != IkeSa::State::Connecting) {
+    if (auto h = half_open_of_.find(it->first); h != half_open_of_.end()) {
+      half_open_.erase(h->second);
+      half_open_of_.erase(h);
     }
   }
+  if (!sa.dead()) return std::next(it);
+  unsigned attempt = attempt_of_.count(sa.id()) ? attempt_of_[sa.id()] : 1;
+  attempt_of_.erase(sa.id());
+  if (sa.failed()) ++stats_.ike_failed;
+  auto conn = sa.connection();
+  if (sa.failed() && sa.initiator() && conn && !sa.was_established()) {
+    // keyingtries: 0 = forever, 1 = no retry.
+    if (conn->keyingtries == 0 || attempt < conn->keyingtries) {
+      out.log(
+          Subsystem::IKE, 0, sa.id(), conn->name,
+          "scheduling keying attempt " + std::to_string(attempt + 1) + " of " +
+              (conn->keyingtries ? std::to_string(conn->keyingtries) : std::string("%forever")));
+      pending_.push_back(PendingInitiate{conn->name, sa.child_name(), now + kRetryDelay,
+                                         attempt + 1, sa.local().address});
+    } else if (conn->keyingtries > 1) {
+      out.log(Subsystem::IKE, 0, sa.id(), conn->name,
+              "giving up after " + std::to_string(attempt) + " keying attempts");
+    }
+  } else if (sa.failed() && sa.was_established() && conn && !conn->remote_addrs.empty()) {
+    // The peer went away (liveness check or retransmits failed): dpd_action.
+    for (const ChildConfig& c : conn->children) {
+      if (c.dpd_action != DpdAction::Restart) continue;
+      out.log(Subsystem::IKE, 0, sa.id(), conn->name,
+              "restarting CHILD_SA " + c.name + " after the peer was lost (dpd_action=restart)");
+      pending_.push_back(PendingInitiate{conn->name, c.name, now, 1, sa.local().address});
+      break;  // one IKE SA carries the restart
+    }
+  }
+  if (auto d = deadline_of_.find(it->first); d != deadline_of_.end()) {
+    deadlines_.erase({d->second, it->first});
+    deadline_of_.erase(d);
+  }
+  return sas_.erase(it);
 }
 
 std::vector<IkeSaInfo> IkeEngine::list_sas() const {

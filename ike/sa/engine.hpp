@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,18 +57,33 @@ class IkeEngine {
   const EngineConfig& config() const { return config_; }
   const EngineStats& stats() const { return stats_; }
   size_t sa_count() const { return sas_.size(); }
+  // The unique id the next IKE SA will get: a successful initiate() gives it to the SA it
+  // creates (the daemon replies with it without listing every SA).
+  uint32_t next_sa_id() const { return next_sa_id_; }
   size_t half_open_count() const;
 
  private:
   SaContext context();
-  void handle_init_request(Endpoint local, Endpoint remote, const Message& m, ByteView raw,
-                           Timestamp now, Actions& out);
+  using SaMap = std::map<uint64_t, std::unique_ptr<IkeSa>>;  // by our SPI
+  // Returns the SPI of the IKE SA it created, if any.
+  std::optional<uint64_t> handle_init_request(Endpoint local, Endpoint remote, const Message& m,
+                                              ByteView raw, Timestamp now, Actions& out);
   bool cookie_ok(const Message& m, const Endpoint& remote) const;
   Bytes make_cookie(const Message& m, const Endpoint& remote, uint32_t version) const;
   void rotate_cookie_secret(Timestamp now);
-  // Removes dead SAs; schedules keyingtries retries and dpd_action=restart re-initiations.
+  // After every engine call: counts the installed CHILD_SAs in `out`, drops SAs that left the
+  // half-open state from half_open_, and removes dead SAs (scheduling keyingtries retries and
+  // dpd_action restarts). reap() checks every SA, reap_one() only the one a datagram reached.
   void reap(Timestamp now, Actions& out);
-  void after_handle(IkeSa& sa, Actions& out);
+  void reap_one(std::optional<uint64_t> spi, Timestamp now, Actions& out);
+  SaMap::iterator reap_sa(SaMap::iterator it, Timestamp now, Actions& out);
+  void count_children(const Actions& out);
+  // Keeps deadlines_ in step with the SAs' next_timeout(): after anything that may have changed
+  // an SA (schedule), or all of them (schedule_all). Reaping removes an SA's entry.
+  void schedule(uint64_t spi);
+  void schedule_all();
+  // True if INITIAL_CONTACT ended other SAs (they need reaping).
+  bool after_handle(IkeSa& sa, Actions& out);
   void answer_invalid_spi(Endpoint local, Endpoint remote, const Header& h, Timestamp now,
                           Actions& out);
   std::vector<std::shared_ptr<const ConnectionConfig>> candidates(const Endpoint& local,
@@ -78,9 +94,15 @@ class IkeEngine {
   crypto::Rng& rng_;
   uint32_t next_sa_id_ = 1;
   uint32_t next_child_id_ = 1;
-  std::map<uint64_t, std::unique_ptr<IkeSa>> sas_;  // by our SPI
-  // Responder half-open SAs by (initiator SPI, remote endpoint), to spot retransmitted requests.
+  SaMap sas_;
+  // Responder half-open SAs by (initiator SPI, remote endpoint), to spot retransmitted requests,
+  // and the same entries by our SPI, so that reaping one SA finds its entry without a scan.
   std::map<std::pair<uint64_t, Endpoint>, uint64_t> half_open_;
+  std::map<uint64_t, std::pair<uint64_t, Endpoint>> half_open_of_;
+  // Every SA's next deadline, earliest first, so that next_timeout() after each engine call and
+  // handle_timeout() need not visit every SA.
+  std::set<std::pair<Timestamp, uint64_t>> deadlines_;  // (when, our SPI)
+  std::map<uint64_t, Timestamp> deadline_of_;           // our SPI -> its entry above
   Bytes cookie_secret_, previous_cookie_secret_;
   uint32_t cookie_version_ = 0;
   Timestamp cookie_rotated_{0};
