@@ -8,6 +8,7 @@
 #include <string>
 
 #include "ike/crypto/key_exchange_groups.hpp"
+#include "ike/crypto/mbedtls_mpi.hpp"
 
 namespace ikeme::ike::crypto::detail {
 namespace {
@@ -37,14 +38,6 @@ struct Point {
   ~Point() { mbedtls_ecp_point_free(&p); }
   Point(const Point&) = delete;
   Point& operator=(const Point&) = delete;
-};
-
-struct Mpi {
-  mbedtls_mpi m;
-  Mpi() { mbedtls_mpi_init(&m); }
-  ~Mpi() { mbedtls_mpi_free(&m); }  // mbedTLS zeroizes the limbs
-  Mpi(const Mpi&) = delete;
-  Mpi& operator=(const Mpi&) = delete;
 };
 
 class EcKeyExchange final : public KeyExchange {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ike/crypto/key_exchange_groups.hpp"
+#include "ike/crypto/mbedtls_mpi.hpp"
 
 namespace ikeme::ike::crypto::detail {
 namespace {
@@ -33,14 +34,6 @@ std::optional<ModpParams> modp_params(DhGroup group) {
       return std::nullopt;
   }
 }
-
-struct Mpi {
-  mbedtls_mpi m;
-  Mpi() { mbedtls_mpi_init(&m); }
-  ~Mpi() { mbedtls_mpi_free(&m); }
-  Mpi(const Mpi&) = delete;
-  Mpi& operator=(const Mpi&) = delete;
-};
 
 class ModpKeyExchange final : public KeyExchange {
  public:

@@ -1,6 +1,7 @@
 // AUTH payload signatures (RFC 7296 §3.8, RFC 4754, RFC 7427) with mbedTLS keys.
 
 #include "ike/crypto/signature.hpp"
+#include "ike/crypto/mbedtls_mpi.hpp"
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/asn1write.h>
@@ -423,14 +424,6 @@ Status<CryptoError> check_scheme(KeyType type, const AuthScheme& scheme) {
 bool pss_fits(size_t modulus_bits, size_t hash_len, size_t salt_len) {
   return (modulus_bits + 6) / 8 >= hash_len + salt_len + 2;
 }
-
-struct Mpi {
-  mbedtls_mpi m;
-  Mpi() { mbedtls_mpi_init(&m); }
-  ~Mpi() { mbedtls_mpi_free(&m); }
-  Mpi(const Mpi&) = delete;
-  Mpi& operator=(const Mpi&) = delete;
-};
 
 // ---- Signing (the caller holds the key's mutex) ----
 
