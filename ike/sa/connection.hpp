@@ -2,11 +2,15 @@
 // What the IKE engine needs to know about configured connections and secrets. Plain data: the
 // YAML layer (config/) builds it, tests build it by hand.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "ike/codec/payloads.hpp"
+#include "ike/crypto/signature.hpp"
+#include "ike/pki/certificate.hpp"
+#include "ike/pki/trust_store.hpp"
 #include "ike/sa/endpoint.hpp"
 #include "ike/sa/identity.hpp"
 
@@ -19,7 +23,18 @@ enum class DpdAction { Clear, Restart, Trap };
 
 struct AuthConfig {
   AuthMethodConfig method = AuthMethodConfig::Psk;
+  // %any: for a local Pubkey side, the certificate's subject DN; for a local PSK side, the IP
+  // address. A configured local id must be vouched for by the certificate.
   Identity id = Identity::any();
+  // Pubkey, local side: our end-entity certificate, the intermediates sent with it, and its key.
+  // Shared so that configurations stay copyable.
+  std::shared_ptr<const pki::Certificate> cert;
+  std::vector<std::shared_ptr<const pki::Certificate>> intermediates;
+  std::shared_ptr<const crypto::PrivateKey> key;
+  // Pubkey, remote side: the CAs the peer's chain must reach (null: EngineConfig::trust_store),
+  // and optionally the one CA it must end at (compared by subject).
+  std::shared_ptr<const pki::TrustStore> trust;
+  std::shared_ptr<const pki::Certificate> ca;
 };
 
 struct ChildConfig {
@@ -74,6 +89,9 @@ struct EngineConfig {
   Duration half_open_timeout{30000};
   Duration keepalive_interval{20000};  // NAT keepalives when behind a NAT (RFC 3948)
   size_t fragment_size = 1280;         // IKE fragmentation threshold (RFC 7383)
+  // Trusted CAs (and CRLs) for peers authenticating with certificates, unless a connection's
+  // remote AuthConfig names its own.
+  std::shared_ptr<const pki::TrustStore> trust_store;
 };
 
 // The PSK for a pair of identities, strongSwan's way: a secret whose id list names both (or

@@ -36,7 +36,7 @@ void IkeEngine::reload(EngineConfig config) {
 }
 
 SaContext IkeEngine::context() {
-  return SaContext{&config_, &rng_, &next_child_id_};
+  return SaContext{&config_, &rng_, &next_child_id_, &wall_clock_};
 }
 
 size_t IkeEngine::half_open_count() const {

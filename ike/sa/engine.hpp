@@ -53,6 +53,11 @@ class IkeEngine {
   std::optional<Timestamp> next_timeout() const;
   void handle_timeout(Timestamp now, Actions& out);
 
+  // Wall-clock UTC, for certificate validity: the daemon sets it before feeding the engine (the
+  // engine's Timestamp is monotonic and reads no clock). Until set it is the epoch.
+  void set_wall_clock(pki::TimePoint now) { wall_clock_ = now; }
+  pki::TimePoint wall_clock() const { return wall_clock_; }
+
   std::vector<IkeSaInfo> list_sas() const;
   const EngineConfig& config() const { return config_; }
   const EngineStats& stats() const { return stats_; }
@@ -92,6 +97,7 @@ class IkeEngine {
   EngineConfig config_;
   std::vector<std::shared_ptr<const ConnectionConfig>> connections_;
   crypto::Rng& rng_;
+  pki::TimePoint wall_clock_{};
   uint32_t next_sa_id_ = 1;
   uint32_t next_child_id_ = 1;
   SaMap sas_;

@@ -449,7 +449,7 @@ IkeSaInfo IkeSa::info() const {
   i.spi_r = spi_r_;
   i.local = local_;
   i.remote = remote_;
-  if (conn_) i.local_id = conn_->local.id.to_string();
+  if (conn_) i.local_id = local_identity().to_string();
   i.remote_id = remote_id_.to_string();
   if (prf_) i.algorithms = describe(ike_proposal_);
   i.nat_local = nat_local_;

@@ -29,6 +29,8 @@ struct SaContext {
   const EngineConfig* config = nullptr;
   crypto::Rng* rng = nullptr;
   uint32_t* next_child_id = nullptr;
+  // Wall-clock UTC for certificate validity (IkeEngine::set_wall_clock); the engine is sans-IO.
+  const pki::TimePoint* wall_clock = nullptr;
 };
 
 struct ChildSaInfo {
@@ -164,6 +166,17 @@ class IkeSa {
   // RFC 7296 §1.4.1: delete a CHILD_SA the responder created that we do not accept.
   void refuse_child(const std::string& why, Timestamp now, Actions& out);
   Bytes auth_value(bool ours, const IdPayload& id) const;
+  // Our identity: the configured one, else the certificate's subject DN (pubkey) or our address.
+  Identity local_identity() const;
+  // Why our own authentication cannot be made (no PSK, no certificate/key, id not in the cert).
+  std::optional<std::string> local_auth_problem(const Identity& local_id) const;
+  // CERT payloads (pubkey) and the AUTH payload that authenticate us with `id`.
+  Result<std::vector<Payload>, std::string> own_auth_payloads(const Identity& local_id,
+                                                              const IdPayload& id);
+  // Verifies the peer's AUTH (and certificates) per conn_->remote; the reason when it fails.
+  std::optional<std::string> verify_peer(const std::vector<Payload>& inner, const IdPayload& id,
+                                         const AuthPayload& auth, const Identity& local_id,
+                                         Actions& out);
   std::vector<Payload> child_request_payloads();
   bool install_child(const ChildConfig& cfg, const Proposal& selected, uint32_t spi_in,
                      uint32_t spi_out, std::vector<TrafficSelector> local_ts,
@@ -188,6 +201,7 @@ class IkeSa {
   Endpoint local_, remote_;
   bool nat_local_ = false, nat_remote_ = false;  // a NAT in front of us / of the peer
   bool peer_fragmentation_ = false;
+  std::vector<crypto::HashAlgorithm> peer_hashes_;  // the peer's SIGNATURE_HASH_ALGORITHMS
 
   // IKE_SA_INIT
   std::unique_ptr<crypto::KeyExchange> ke_;

@@ -1,5 +1,7 @@
-// IKE_AUTH (RFC 7296 §1.2, §2.15) with pre-shared keys, and the first CHILD_SA it creates:
-// ESP proposal selection, traffic selector narrowing (§2.9), transport mode (§1.3.1).
+// IKE_AUTH (RFC 7296 §1.2, §2.15) with pre-shared keys or certificates (RFC 7296 §3.6-§3.8,
+// RFC 7427), and the first CHILD_SA it creates: ESP proposal selection, traffic selector
+// narrowing (§2.9), transport mode (§1.3.1). Each side authenticates itself per its local
+// AuthConfig and verifies the peer per its remote one, so PSK and certificates may be mixed.
 
 #include <cstdio>
 
@@ -9,6 +11,9 @@ extern "C" {
 
 #include "ike/codec/me_endpoint.hpp"
 #include "ike/codec/summary.hpp"
+#include "ike/pki/certificate_key.hpp"
+#include "ike/pki/certreq.hpp"
+#include "ike/pki/identity_match.hpp"
 #include "ike/sa/ike_sa.hpp"
 #include "ike/sa/traffic_selectors.hpp"
 
@@ -36,7 +41,118 @@ uint32_t spi_value(const Bytes& b) {
   return b.size() == 4 ? static_cast<uint32_t>(b[0]) << 24 | b[1] << 16 | b[2] << 8 | b[3] : 0;
 }
 
+// The hashes we announce in SIGNATURE_HASH_ALGORITHMS (ike_sa_init.cpp), which we accept in
+// DIGITAL_SIGNATURE AUTH payloads.
+constexpr crypto::HashAlgorithm kAcceptedHashes[] = {crypto::HashAlgorithm::SHA2_256,
+                                                     crypto::HashAlgorithm::SHA2_384,
+                                                     crypto::HashAlgorithm::SHA2_512};
+
 }  // namespace
+
+Identity IkeSa::local_identity() const {
+  if (!conn_->local.id.is_any()) return conn_->local.id;
+  if (conn_->local.method == AuthMethodConfig::Pubkey && conn_->local.cert) {
+    ByteView dn = conn_->local.cert->subject_der();
+    return Identity(IdType::ID_DER_ASN1_DN, Bytes(dn.begin(), dn.end()));
+  }
+  return Identity::parse(local_.address.to_string()).value();
+}
+
+std::optional<std::string> IkeSa::local_auth_problem(const Identity& local_id) const {
+  if (conn_->local.method == AuthMethodConfig::Psk) {
+    if (!find_psk(ctx_.config->ike_secrets, local_id, remote_id_))
+      return "no shared key found for '" + local_id.to_string() + "' - '" + remote_id_.to_string() +
+             "'";
+    return std::nullopt;
+  }
+  const auto& cert = conn_->local.cert;
+  if (!cert || !conn_->local.key) return "no certificate and private key configured";
+  if (!pki::certificate_matches_key(*cert, *conn_->local.key))
+    return "private key does not belong to certificate \"" + cert->subject() + "\"";
+  if (!pki::certificate_matches_identity(*cert, local_id))
+    return "identity '" + local_id.to_string() + "' is not vouched for by certificate \"" +
+           cert->subject() + "\"";
+  return std::nullopt;
+}
+
+Result<std::vector<Payload>, std::string> IkeSa::own_auth_payloads(const Identity& local_id,
+                                                                   const IdPayload& id) {
+  std::vector<Payload> p;
+  if (conn_->local.method == AuthMethodConfig::Psk) {
+    const SharedSecret* psk = find_psk(ctx_.config->ike_secrets, local_id, remote_id_);
+    if (!psk)
+      return Unexpected{"no shared key found for '" + local_id.to_string() + "' - '" +
+                        remote_id_.to_string() + "'"};
+    p.push_back(Payload{PayloadType::AUTH, false,
+                        AuthPayload{AuthMethod::SHARED_KEY_MIC,
+                                    crypto::psk_auth(*prf_, psk->secret, auth_value(true, id))}});
+    return p;
+  }
+  if (auto problem = local_auth_problem(local_id)) return Unexpected{std::string(*problem)};
+  p.push_back(Payload{PayloadType::CERT, false, conn_->local.cert->cert_payload()});
+  for (const auto& c : conn_->local.intermediates)
+    if (c) p.push_back(Payload{PayloadType::CERT, false, c->cert_payload()});
+  auto scheme = crypto::choose_auth_scheme(*conn_->local.key, peer_hashes_);
+  auto auth = crypto::sign_auth(*conn_->local.key, scheme, auth_value(true, id), *ctx_.rng);
+  if (!auth) return Unexpected{std::string("signing AUTH failed: " + auth.error().detail)};
+  p.push_back(Payload{PayloadType::AUTH, false, std::move(*auth)});
+  return p;
+}
+
+std::optional<std::string> IkeSa::verify_peer(const std::vector<Payload>& inner,
+                                              const IdPayload& id, const AuthPayload& auth,
+                                              const Identity& local_id, Actions& out) {
+  const std::string who = "'" + remote_id_.to_string() + "'";
+  if (conn_->remote.method == AuthMethodConfig::Psk) {
+    if (auth.method != AuthMethod::SHARED_KEY_MIC)
+      return "peer " + who + " uses " + name(auth.method) +
+             " authentication; a pre-shared key is configured";
+    const SharedSecret* psk = find_psk(ctx_.config->ike_secrets, local_id, remote_id_);
+    if (!psk) return "no shared key found for '" + local_id.to_string() + "' - " + who;
+    Bytes expected = crypto::psk_auth(*prf_, psk->secret, auth_value(false, id));
+    if (auth.data.size() != expected.size() ||
+        mbedtls_ct_memcmp(auth.data.data(), expected.data(), expected.size()) != 0)
+      return "pre-shared key authentication of " + who + " failed";
+    log(out, 1, "authentication of " + who + " with pre-shared key successful");
+    return std::nullopt;
+  }
+  if (auth.method == AuthMethod::SHARED_KEY_MIC)
+    return "peer " + who + " uses pre-shared key authentication; public key is configured";
+  std::vector<pki::Certificate> certs;
+  for (const Payload& p : inner) {
+    const auto* c = p.type == PayloadType::CERT ? p.as<CertPayload>() : nullptr;
+    if (!c || c->encoding != CertEncoding::X509_SIGNATURE) continue;
+    auto parsed = pki::Certificate::from_der(c->data);
+    if (!parsed) return "certificate of " + who + " unusable: " + parsed.error().message();
+    certs.push_back(std::move(*parsed));
+  }
+  if (certs.empty()) return "peer " + who + " sent no X.509 certificate";
+  const pki::Certificate& ee = certs.front();
+  std::span<const pki::Certificate> intermediates(certs.data() + 1, certs.size() - 1);
+  const pki::TrustStore* store =
+      conn_->remote.trust ? conn_->remote.trust.get() : ctx_.config->trust_store.get();
+  if (!store) return "no trusted CA certificates to verify " + who;
+  pki::TimePoint now = ctx_.wall_clock ? *ctx_.wall_clock : pki::TimePoint{};
+  auto chain = store->validate(ee, intermediates, now);
+  if (!chain) return "certificate validation of " + who + " failed: " + chain.error().message();
+  if (conn_->remote.ca && chain->anchor().subject != conn_->remote.ca->subject())
+    return "certificate of " + who + " is issued by CA \"" + chain->anchor().subject +
+           "\", not the required \"" + conn_->remote.ca->subject() + "\"";
+  if (!pki::certificate_matches_identity(ee, remote_id_))
+    return "identity mismatch: certificate \"" + ee.subject() + "\" does not vouch for " + who;
+  auto key = pki::certificate_public_key(ee);
+  if (!key)
+    return "public key of certificate \"" + ee.subject() + "\" unusable: " + key.error().detail;
+  auto verified = crypto::verify_auth(*key, auth, auth_value(false, id), kAcceptedHashes);
+  if (!verified)
+    return "signature verification of " + who +
+           " failed (bad signature): " + verified.error().detail;
+  log(out, 1,
+      "authentication of " + who + " with " + crypto::describe(*verified) +
+          " successful (certificate \"" + ee.subject() + "\", CA \"" + chain->anchor().subject +
+          "\")");
+  return std::nullopt;
+}
 
 Bytes IkeSa::auth_value(bool ours, const IdPayload& id) const {
   bool i_side = ours == initiator_;  // whether the AUTH is the original initiator's
@@ -69,22 +185,29 @@ std::vector<Payload> IkeSa::child_request_payloads() {
 }
 
 void IkeSa::start_auth(Timestamp now, Actions& out) {
-  Identity local_id = conn_->local.id.is_any() ? Identity::parse(local_.address.to_string()).value()
-                                               : conn_->local.id;
-  const SharedSecret* psk = find_psk(ctx_.config->ike_secrets, local_id, conn_->remote.id);
-  if (!psk)
-    return fail(out, "no shared key found for '" + local_id.to_string() + "' - '" +
-                         conn_->remote.id.to_string() + "'");
+  Identity local_id = local_identity();
+  remote_id_ = conn_->remote.id;
+  if (auto problem = local_auth_problem(local_id)) return fail(out, *problem);
   std::vector<Payload> p;
   IdPayload idi = local_id.payload();
+  auto own = own_auth_payloads(local_id, idi);
+  if (!own) return fail(out, own.error());
   p.push_back(Payload{PayloadType::IDi, false, idi});
+  // CERT payloads, then CERTREQ for the CAs we trust (RFC 7296 §1.2 order).
+  for (Payload& c : *own)
+    if (c.type == PayloadType::CERT) p.push_back(std::move(c));
+  if (conn_->remote.method == AuthMethodConfig::Pubkey) {
+    const pki::TrustStore* store =
+        conn_->remote.trust ? conn_->remote.trust.get() : ctx_.config->trust_store.get();
+    if (store && !store->cas().empty())
+      p.push_back(Payload{PayloadType::CERTREQ, false, pki::certreq_payload(*store)});
+  }
   if (conn_->send_initial_contact && send_initial_contact_)
     p.push_back(make_notify(NotifyType::INITIAL_CONTACT));
   if (!conn_->remote.id.is_any())
     p.push_back(Payload{PayloadType::IDr, false, conn_->remote.id.payload()});
-  p.push_back(Payload{PayloadType::AUTH, false,
-                      AuthPayload{AuthMethod::SHARED_KEY_MIC,
-                                  crypto::psk_auth(*prf_, psk->secret, auth_value(true, idi))}});
+  for (Payload& c : *own)
+    if (c.type == PayloadType::AUTH) p.push_back(std::move(c));
   if (child_cfg_) {
     for (Payload& c : child_request_payloads()) p.push_back(std::move(c));
   }
@@ -93,7 +216,9 @@ void IkeSa::start_auth(Timestamp now, Actions& out) {
     MeEndpoint ask{kPriorityServerReflexive, EndpointType::SERVER_REFLEXIVE, 0, std::nullopt};
     p.push_back(make_notify(NotifyType::ME_ENDPOINT, encode_me_endpoint(ask)));
   }
-  log(out, 1, "authentication of '" + local_id.to_string() + "' (myself) with pre-shared key");
+  log(out, 1,
+      "authentication of '" + local_id.to_string() + "' (myself) with " +
+          (conn_->local.method == AuthMethodConfig::Psk ? "pre-shared key" : "public key"));
   send_request(ExchangeType::IKE_AUTH, std::move(p), now, out);
 }
 
@@ -152,7 +277,7 @@ void IkeSa::established(Timestamp now, Actions& out) {
   candidates_.clear();
   log(out, 0,
       "IKE_SA " + conn_->name + "[" + std::to_string(id_) + "] established between " +
-          local_.to_string() + "[" + conn_->local.id.to_string() + "]..." + remote_.to_string() +
+          local_.to_string() + "[" + local_identity().to_string() + "]..." + remote_.to_string() +
           "[" + remote_id_.to_string() + "]");
 }
 
@@ -200,33 +325,17 @@ void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& in
     return refuse(NotifyType::AUTHENTICATION_FAILED,
                   "no connection matches peer identity '" + remote_id_.to_string() + "'");
   conn_ = match;
-  if (conn_->remote.method != AuthMethodConfig::Psk ||
-      auth->as<AuthPayload>()->method != AuthMethod::SHARED_KEY_MIC)
-    return refuse(NotifyType::AUTHENTICATION_FAILED,
-                  "peer uses " + name(auth->as<AuthPayload>()->method) +
-                      " authentication; only pre-shared keys are supported by this version");
-  Identity local_id = conn_->local.id.is_any() ? Identity::parse(local_.address.to_string()).value()
-                                               : conn_->local.id;
-  const SharedSecret* psk = find_psk(ctx_.config->ike_secrets, local_id, remote_id_);
-  if (!psk)
-    return refuse(NotifyType::AUTHENTICATION_FAILED, "no shared key found for '" +
-                                                         local_id.to_string() + "' - '" +
-                                                         remote_id_.to_string() + "'");
-  Bytes expected = crypto::psk_auth(*prf_, psk->secret, auth_value(false, *idi->as<IdPayload>()));
-  const Bytes& got = auth->as<AuthPayload>()->data;
-  if (got.size() != expected.size() ||
-      mbedtls_ct_memcmp(got.data(), expected.data(), expected.size()) != 0)
-    return refuse(NotifyType::AUTHENTICATION_FAILED,
-                  "pre-shared key authentication of '" + remote_id_.to_string() + "' failed");
-  log(out, 1, "authentication of '" + remote_id_.to_string() + "' with pre-shared key successful");
-
+  Identity local_id = local_identity();
+  if (auto why = verify_peer(inner, *idi->as<IdPayload>(), *auth->as<AuthPayload>(), local_id, out))
+    return refuse(NotifyType::AUTHENTICATION_FAILED, *why);
+  if (auto problem = local_auth_problem(local_id))
+    return refuse(NotifyType::AUTHENTICATION_FAILED, *problem);
   std::vector<Payload> resp;
   IdPayload my_id = local_id.payload();
+  auto own = own_auth_payloads(local_id, my_id);
+  if (!own) return refuse(NotifyType::AUTHENTICATION_FAILED, own.error());
   resp.push_back(Payload{PayloadType::IDr, false, my_id});
-  resp.push_back(
-      Payload{PayloadType::AUTH, false,
-              AuthPayload{AuthMethod::SHARED_KEY_MIC,
-                          crypto::psk_auth(*prf_, psk->secret, auth_value(true, my_id))}});
+  for (Payload& c : *own) resp.push_back(std::move(c));
   if (conn_->mediation) {
     // IKE-ME: report the peer's server-reflexive endpoint when it asked for it.
     for (const Payload& p : inner) {
@@ -350,21 +459,9 @@ void IkeSa::handle_auth_response(const std::vector<Payload>& inner, Timestamp no
     return reject_responder("peer identity '" + remote_id_.to_string() +
                                 "' is not the configured '" + conn_->remote.id.to_string() + "'",
                             now, out);
-  if (auth->as<AuthPayload>()->method != AuthMethod::SHARED_KEY_MIC)
-    return reject_responder("peer authenticated with " + name(auth->as<AuthPayload>()->method) +
-                                "; only pre-shared keys are supported by this version",
-                            now, out);
-  Identity local_id = conn_->local.id.is_any() ? Identity::parse(local_.address.to_string()).value()
-                                               : conn_->local.id;
-  const SharedSecret* psk = find_psk(ctx_.config->ike_secrets, local_id, remote_id_);
-  if (!psk) return reject_responder("no shared key for '" + remote_id_.to_string() + "'", now, out);
-  Bytes expected = crypto::psk_auth(*prf_, psk->secret, auth_value(false, *idr->as<IdPayload>()));
-  const Bytes& got = auth->as<AuthPayload>()->data;
-  if (got.size() != expected.size() ||
-      mbedtls_ct_memcmp(got.data(), expected.data(), expected.size()) != 0)
-    return reject_responder(
-        "pre-shared key authentication of '" + remote_id_.to_string() + "' failed", now, out);
-  log(out, 1, "authentication of '" + remote_id_.to_string() + "' with pre-shared key successful");
+  if (auto why = verify_peer(inner, *idr->as<IdPayload>(), *auth->as<AuthPayload>(),
+                             local_identity(), out))
+    return reject_responder(*why, now, out);
   established(now, out);
   if (!child_cfg_) return;
   if (child_error) {

@@ -73,6 +73,13 @@ std::unique_ptr<IkeSa> IkeSa::initiate(uint32_t id, std::shared_ptr<const Connec
   sa->local_ = local;
   sa->remote_ = remote;
   sa->created_ = now;
+  if (sa->conn_->local.method == AuthMethodConfig::Pubkey) {
+    // Our certificate, key and identity are checked before anything is sent.
+    if (auto problem = sa->local_auth_problem(sa->local_identity())) {
+      sa->fail(out, "cannot authenticate with a certificate: " + *problem);
+      return sa;
+    }
+  }
   do sa->spi_i_ = ctx.rng->u64();
   while (sa->spi_i_ == 0);
   sa->ni_ = ctx.rng->bytes(kNonceSize);
@@ -180,6 +187,8 @@ void IkeSa::handle_init_response(const Message& m, ByteView raw, Endpoint local,
   ke_peer_public_ = ke->as<KePayload>()->data;
   init_response_.assign(raw.begin(), raw.end());
   peer_fragmentation_ = m.find_notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED) != nullptr;
+  if (const NotifyPayload* h = m.find_notify(NotifyType::SIGNATURE_HASH_ALGORITHMS))
+    peer_hashes_ = crypto::parse_hash_algorithms(h->data);
   log(out, 1, "selected proposal: IKE:" + describe(ike_proposal_), Subsystem::CFG);
   check_nat(m, local, remote, out);
   outstanding_.reset();
@@ -266,6 +275,8 @@ bool IkeSa::respond_init(const Message& request, ByteView raw, Actions& out) {
   ke_peer_public_ = ke->as<KePayload>()->data;
   init_request_.assign(raw.begin(), raw.end());
   peer_fragmentation_ = request.find_notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED) != nullptr;
+  if (const NotifyPayload* h = request.find_notify(NotifyType::SIGNATURE_HASH_ALGORITHMS))
+    peer_hashes_ = crypto::parse_hash_algorithms(h->data);
   check_nat(request, local_, remote_, out);
   log(out, 1, "selected proposal: IKE:" + describe(ike_proposal_), Subsystem::CFG);
 
