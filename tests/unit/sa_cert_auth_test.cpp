@@ -284,6 +284,33 @@ TEST_CASE("certificate authentication: identity and certificate must match", "[s
   }
 }
 
+TEST_CASE("certificate authentication: the peer's method or identity is not the configured one",
+          "[sa][sim][cert]") {
+  SECTION("a PSK where a certificate is expected") {
+    auto p = make_pair(moon(), psk("carol@example.org"), "carol@example.org", "moon.ikeme.test");
+    auto cfg = p->a->engine->config();
+    cfg.connections[0].remote.method = AuthMethodConfig::Pubkey;
+    p->a->engine->reload(cfg);
+    initiate(*p);
+    require_refused(*p, *p->a,
+                    "peer 'carol@example.org' uses pre-shared key authentication; public key is "
+                    "configured");
+  }
+  SECTION("a certificate where a PSK is expected") {
+    auto p = make_pair(moon(), psk("carol@example.org"), "carol@example.org", "moon.ikeme.test");
+    auto cfg = p->b->engine->config();
+    cfg.connections[0].remote.method = AuthMethodConfig::Psk;
+    p->b->engine->reload(cfg);
+    initiate(*p);
+    require_refused(*p, *p->b, "peer 'moon.ikeme.test' uses DIGITAL_SIGNATURE authentication");
+  }
+  SECTION("a valid certificate for another identity than the one configured for the peer") {
+    auto p = make_pair(moon(), sun(), "", "long.ikeme.test");
+    initiate(*p);
+    require_refused(*p, *p->b, "no connection matches peer identity 'moon.ikeme.test'");
+  }
+}
+
 TEST_CASE("certificate authentication: a fragmented IKE_AUTH carrying certificates",
           "[sa][sim][cert]") {
   auto p = make_pair(moon(), sun(), "sun.ikeme.test", "moon.ikeme.test", 576);
