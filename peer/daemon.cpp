@@ -1,5 +1,6 @@
 #include "peer/daemon.hpp"
 
+#include <chrono>
 #include <exception>
 
 #include "ike/codec/framing.hpp"
@@ -46,6 +47,10 @@ void Daemon::guarded(const char* where, F&& f) {
 }
 
 ike::Timestamp Daemon::now() {
+  // Every engine call takes now(): the wall clock for certificate validity is refreshed with it.
+  if (engine_)
+    engine_->set_wall_clock(
+        std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
   uv_update_time(&loop_);
   return ike::Timestamp(static_cast<int64_t>(uv_now(&loop_)));
 }
