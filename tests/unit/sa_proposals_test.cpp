@@ -542,7 +542,7 @@ TEST_CASE("proposals: ike_algorithms errors", "[sa]") {
   Proposal no_encr;
   no_encr.transforms = {prf(PrfId::HMAC_SHA2_256), dh(DhGroup::CURVE_25519)};
   CHECK(error_of(no_encr) == "IKE proposal lacks ENCR, PRF or DH");
-  // Parsed but not implemented by the SK cipher.
+  // Parsed, but the SK cipher has no such algorithm.
   Proposal sha1 = ike_p("aes128-sha256-x25519");
   sha1.transforms[1] = integ(IntegId::HMAC_SHA1_96);
   CHECK(error_of(sha1) == "integrity algorithm HMAC_SHA1_96 is not supported");
