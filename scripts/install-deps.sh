@@ -11,7 +11,7 @@ packages=(
   libpcap-dev catch2 nlohmann-json3-dev
   # interop/bench peers (strongSwan charon with kernel-libipsec) and namespace tooling
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
-  libstrongswan-extra-plugins iproute2 nftables iperf3
+  libstrongswan-extra-plugins iproute2 nftables iperf3 python3
 )
 
 missing=()
