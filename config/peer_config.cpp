@@ -25,6 +25,7 @@
 #include "config/yaml_fields.hpp"
 #include "config/yaml_keys.hpp"
 #include "ike/codec/ip_address.hpp"
+#include "ike/pki/certificate_key.hpp"
 #include "ike/sa/identity.hpp"
 #include "ike/sa/proposals.hpp"
 #include "ike/sa/traffic_selectors.hpp"
@@ -131,20 +132,15 @@ constexpr RefusedKey kConnectionRefused[] = {
 };
 
 constexpr RefusedKey kLocalRefused[] = {
-    {"round", Harmless::Integer, "0"}, {"certs", Harmless::Empty},  {"pubkeys", Harmless::Empty},
-    {"eap_id", Harmless::Empty},       {"aaa_id", Harmless::Empty}, {"xauth_id", Harmless::Empty},
+    {"round", Harmless::Integer, "0"}, {"pubkeys", Harmless::Empty},  {"eap_id", Harmless::Empty},
+    {"aaa_id", Harmless::Empty},       {"xauth_id", Harmless::Empty},
 };
 
 constexpr RefusedKey kRemoteRefused[] = {
-    {"round", Harmless::Integer, "0"},
-    {"eap_id", Harmless::Empty},
-    {"groups", Harmless::Empty},
-    {"cert_policy", Harmless::Empty},
-    {"certs", Harmless::Empty},
-    {"cacerts", Harmless::Empty},
-    {"ca_id", Harmless::Empty},
-    {"pubkeys", Harmless::Empty},
-    {"revocation", Harmless::Text, "relaxed"},
+    {"round", Harmless::Integer, "0"}, {"eap_id", Harmless::Empty},
+    {"groups", Harmless::Empty},       {"cert_policy", Harmless::Empty},
+    {"certs", Harmless::Empty},        {"ca_id", Harmless::Empty},
+    {"pubkeys", Harmless::Empty},      {"revocation", Harmless::Text, "relaxed"},
 };
 
 constexpr RefusedKey kChildRefused[] = {
@@ -601,8 +597,9 @@ constexpr std::string_view kChildKeys[] = {"local_ts",   "remote_ts",    "esp_pr
 // What the cross-section checks need to point at.
 struct AuthSide {
   AuthConfig config;
-  std::optional<YamlNode> auth;  // the `auth` value, if written
-  std::optional<YamlNode> id;    // the `id` value, if written
+  std::optional<YamlNode> auth;   // the `auth` value, if written
+  std::optional<YamlNode> id;     // the `id` value, if written
+  std::optional<YamlNode> certs;  // the `certs` value (local, auth: pubkey)
 };
 
 struct ParsedConnection {
@@ -611,7 +608,68 @@ struct ParsedConnection {
   AuthSide local, remote;
 };
 
-R<AuthSide> read_auth(const YamlNode& map, bool local) {
+// A file named in the config: absolute, or relative to the config file's directory.
+std::string resolve_path(const YamlNode& at, const std::string& file) {
+  const std::filesystem::path p(file);
+  if (p.is_absolute()) return file;
+  return (std::filesystem::path(at.file()).parent_path() / p).string();
+}
+
+// Turns a PKI loading error into a config error at `at`, naming the file.
+ConfigError pki_error(const YamlNode& at, const std::string& file, const ike::pki::PkiError& e,
+                      std::string_view what) {
+  if (e.kind == ike::pki::PkiErrorKind::Io)
+    return at.error("cannot read " + std::string(what) + " file " + in_quotes(file) + ": " +
+                    e.detail);
+  if (e.kind == ike::pki::PkiErrorKind::Parse)
+    return at.error(in_quotes(file) + " is not a " + std::string(what) + ": " + e.detail);
+  return at.error(in_quotes(file) + ": " + e.message());
+}
+
+// The file list of `certs`, `cacerts` or `crls`; at least one file.
+R<std::vector<Item>> read_files(const YamlNode& value) {
+  CFG_TRY(items, read_items(value));
+  if (items.empty()) return Unexpected{value.error("at least one file is required")};
+  return std::move(items);
+}
+
+R<std::shared_ptr<const ike::pki::Certificate>> load_certificate(const Item& item) {
+  auto cert = ike::pki::Certificate::load(resolve_path(item.node, item.text));
+  if (!cert) return Unexpected{pki_error(item.node, item.text, cert.error(), "certificate")};
+  return std::make_shared<const ike::pki::Certificate>(std::move(*cert));
+}
+
+// Adds trust anchors (every certificate of each file) to `store`.
+Check add_cas(const YamlNode& value, ike::pki::TrustStore& store) {
+  CFG_TRY(items, read_files(value));
+  for (const Item& item : items) {
+    auto added = store.add_ca_file(resolve_path(item.node, item.text));
+    if (!added) {
+      if (added.error().kind == ike::pki::PkiErrorKind::NotCa)
+        return Unexpected{item.node.error(in_quotes(item.text) + " is not a CA certificate (" +
+                                          in_quotes(added.error().subject) +
+                                          " lacks the CA basic constraint)")};
+      return Unexpected{pki_error(item.node, item.text, added.error(), "certificate")};
+    }
+  }
+  return {};
+}
+
+// The top-level `crls`, kept as files so that every trust store (global and per connection)
+// gets them.
+struct GlobalTrust {
+  std::vector<Item> crls;
+};
+
+Check add_crls(const std::vector<Item>& crls, ike::pki::TrustStore& store) {
+  for (const Item& item : crls) {
+    auto added = store.add_crl_file(resolve_path(item.node, item.text));
+    if (!added) return Unexpected{pki_error(item.node, item.text, added.error(), "CRL")};
+  }
+  return {};
+}
+
+R<AuthSide> read_auth(const YamlNode& map, bool local, const GlobalTrust& global) {
   // swanctl's cert<suffix> (both sides) and cacert<suffix> (remote) subsections.
   CFG_TRY(entries, map.entries());
   for (const YamlEntry& e : entries) {
@@ -622,7 +680,7 @@ R<AuthSide> read_auth(const YamlNode& map, bool local) {
         return Unexpected{refused_error(e, RefusedKey{e.key, Harmless::Nothing})};
     }
   }
-  CFG_CHECK(check_section(map, {"auth", "id"},
+  CFG_CHECK(check_section(map, {"auth", "id", local ? "certs" : "cacerts"},
                           local ? std::span<const RefusedKey>(kLocalRefused)
                                 : std::span<const RefusedKey>(kRemoteRefused)));
   AuthSide side;
@@ -632,19 +690,22 @@ R<AuthSide> read_auth(const YamlNode& map, bool local) {
     const std::string m = lower(method);
     if (m == "psk") {
       side.config.method = AuthMethodConfig::Psk;
-    } else if (m == "pubkey" || m.starts_with("rsa") || m.starts_with("ecdsa") ||
-               m.starts_with("ed25519") || m.starts_with("ed448") || m.starts_with("bliss")) {
-      return Unexpected{auth->error("certificate authentication is not supported yet (auth " +
-                                    in_quotes(method) + "); use auth: psk")};
+    } else if (m == "pubkey") {
+      side.config.method = AuthMethodConfig::Pubkey;
+    } else if (m.starts_with("rsa") || m.starts_with("ecdsa") || m.starts_with("ed25519") ||
+               m.starts_with("ed448") || m.starts_with("bliss")) {
+      return Unexpected{auth->error("auth " + in_quotes(method) +
+                                    " is not supported by ikeme; use auth: pubkey (the signature "
+                                    "scheme is negotiated)")};
     } else if (m.starts_with("eap")) {
       return Unexpected{auth->error("EAP authentication is not supported by ikeme (auth " +
-                                    in_quotes(method) + "); use auth: psk")};
+                                    in_quotes(method) + "); use auth: psk or auth: pubkey")};
     } else if (m.starts_with("xauth")) {
-      return Unexpected{
-          auth->error("XAuth is IKEv1-only and not supported by ikeme; use auth: psk")};
+      return Unexpected{auth->error(
+          "XAuth is IKEv1-only and not supported by ikeme; use auth: psk or auth: pubkey")};
     } else {
-      return Unexpected{
-          auth->error("unknown auth method " + in_quotes(method) + "; ikeme supports 'psk'")};
+      return Unexpected{auth->error("unknown auth method " + in_quotes(method) +
+                                    "; ikeme supports 'psk' and 'pubkey'")};
     }
     side.auth = *auth;
   }
@@ -653,6 +714,35 @@ R<AuthSide> read_auth(const YamlNode& map, bool local) {
     CFG_TRY(identity, read_identity(*id));
     side.config.id = std::move(identity);
     side.id = *id;
+  }
+  const bool pubkey = side.config.method == AuthMethodConfig::Pubkey;
+  const std::string_view files_key = local ? "certs" : "cacerts";
+  CFG_TRY(files, optional_value(map, files_key));
+  if (files && !pubkey) {
+    auto list = read_string_list(*files);
+    if (!list || !list->empty())  // an empty value is harmless, as swanctl treats it
+      return Unexpected{files->error("'" + std::string(files_key) + "' needs auth: pubkey")};
+    files.reset();
+  }
+  if (local && pubkey) {
+    if (!files)
+      return Unexpected{auth->error(
+          "auth: pubkey needs 'certs': our certificate file (and any intermediate CA files)")};
+    CFG_TRY(items, read_files(*files));
+    for (size_t i = 0; i < items.size(); ++i) {
+      CFG_TRY(cert, load_certificate(items[i]));
+      if (i == 0)
+        side.config.cert = std::move(cert);
+      else
+        side.config.intermediates.push_back(std::move(cert));
+    }
+    side.certs = *files;
+  }
+  if (!local && files) {
+    ike::pki::TrustStore store;
+    CFG_CHECK(add_cas(*files, store));
+    CFG_CHECK(add_crls(global.crls, store));
+    side.config.trust = std::make_shared<const ike::pki::TrustStore>(std::move(store));
   }
   return side;
 }
@@ -768,7 +858,8 @@ Check check_listened(const YamlNode& at, const std::vector<IpAddress>& local_add
 
 R<ParsedConnection> read_connection(const std::string& name, const YamlNode& map,
                                     const ike::EngineConfig& engine,
-                                    const std::vector<IpAddress>& listen) {
+                                    const std::vector<IpAddress>& listen,
+                                    const GlobalTrust& global) {
   // swanctl's local<suffix> / remote<suffix>: further authentication rounds.
   CFG_TRY(entries, map.entries());
   for (const YamlEntry& e : entries) {
@@ -831,12 +922,12 @@ R<ParsedConnection> read_connection(const std::string& name, const YamlNode& map
 
   CFG_TRY(local, optional_map(map, "local"));
   if (local) {
-    CFG_TRY(side, read_auth(*local, true));
+    CFG_TRY(side, read_auth(*local, true, global));
     out.local = std::move(side);
   }
   CFG_TRY(remote, optional_map(map, "remote"));
   if (remote) {
-    CFG_TRY(side, read_auth(*remote, false));
+    CFG_TRY(side, read_auth(*remote, false, global));
     out.remote = std::move(side);
   }
   c.local = out.local.config;
@@ -869,8 +960,40 @@ R<ParsedConnection> read_connection(const std::string& name, const YamlNode& map
 // secrets:
 
 // swanctl's secret kinds, by the prefix of their section name.
-constexpr std::string_view kOtherSecretKinds[] = {"eap", "xauth", "ntlm",  "ppk",    "private",
-                                                  "rsa", "ecdsa", "pkcs8", "pkcs12", "token"};
+constexpr std::string_view kOtherSecretKinds[] = {"eap",   "xauth", "ntlm",   "ppk",  "rsa",
+                                                  "ecdsa", "pkcs8", "pkcs12", "token"};
+
+// A private<suffix> section: a private key file (PEM or DER) and its optional passphrase.
+struct LoadedKey {
+  std::shared_ptr<const ike::crypto::PrivateKey> key;
+  YamlNode file;  // the `file` value, for "matches no certificate"
+  bool used = false;
+};
+
+R<LoadedKey> read_private_key(const YamlNode& map) {
+  CFG_CHECK(check_section(map, {"file", "secret"}));
+  CFG_TRY(file_node, required_value(map, "file"));
+  CFG_TRY(file, read_string(file_node));
+  if (file.empty()) return Unexpected{file_node.error("must not be empty")};
+  CFG_TRY(passphrase_node, optional_value(map, "secret"));
+  std::string passphrase;
+  if (passphrase_node) {
+    CFG_TRY(text, read_string(*passphrase_node));
+    passphrase = std::move(text);
+  }
+  auto data = ike::pki::read_file(resolve_path(file_node, file));
+  if (!data) return Unexpected{pki_error(file_node, file, data.error(), "private key")};
+  auto key = ike::crypto::PrivateKey::load(*data, passphrase);
+  if (!key) {
+    // An encrypted key that does not open is blamed on the passphrase when one is given.
+    const std::string why =
+        "cannot load private key " + in_quotes(file) + ": " + key.error().detail;
+    return Unexpected{passphrase_node ? passphrase_node->error(why + " (wrong passphrase?)")
+                                      : file_node.error(why)};
+  }
+  return LoadedKey{std::make_shared<const ike::crypto::PrivateKey>(std::move(*key)), file_node,
+                   false};
+}
 
 R<SharedSecret> read_ike_secret(const YamlNode& map) {
   CFG_TRY(entries, map.entries());
@@ -899,16 +1022,27 @@ R<SharedSecret> read_ike_secret(const YamlNode& map) {
   return s;
 }
 
-Check read_secrets(const YamlNode& map, std::vector<SharedSecret>& out) {
+Check read_secrets(const YamlNode& map, std::vector<SharedSecret>& out,
+                   std::vector<LoadedKey>& keys) {
   CFG_TRY(entries, map.entries());
   CFG_CHECK(check_names(map, entries));
   for (const YamlEntry& e : entries) {
+    if (e.key.starts_with("private")) {
+      if (!e.value.is_map())
+        return Unexpected{
+            e.value.error("a private key must be a mapping with 'file' and 'secret', found " +
+                          std::string(e.value.kind()))};
+      CFG_TRY(key, read_private_key(e.value));
+      keys.push_back(std::move(key));
+      continue;
+    }
     if (!e.key.starts_with("ike")) {
       for (std::string_view kind : kOtherSecretKinds)
         if (e.key.starts_with(kind))
           return Unexpected{e.key_node.error("secrets of type '" + std::string(kind) +
                                              "' are not supported by ikeme; only ike<suffix> "
-                                             "(pre-shared keys)")};
+                                             "(pre-shared keys) and private<suffix> (private "
+                                             "key files)")};
       return Unexpected{e.key_node.error("unknown secret section " + in_quotes(e.key) +
                                          "; IKE pre-shared keys go in sections named "
                                          "ike<suffix>, e.g. ike-home")};
@@ -952,16 +1086,37 @@ Check check_psk_reachable(const ParsedConnection& p, const std::vector<SharedSec
       " or " + in_quotes(c.remote.id.to_string()) + ", and none is without ids")};
 }
 
+// A local auth: pubkey side gets the private key whose public half is in its certificate.
+Check pair_key(ParsedConnection& p, std::vector<LoadedKey>& keys) {
+  AuthConfig& local = p.config.local;
+  if (local.method != AuthMethodConfig::Pubkey) return {};
+  for (LoadedKey& k : keys) {
+    if (!ike::pki::certificate_matches_key(*local.cert, *k.key)) continue;
+    local.key = k.key;
+    k.used = true;
+    return {};
+  }
+  YamlNode at = *p.local.certs;
+  if (at.is_sequence()) {
+    auto items = at.items();
+    if (items && !items->empty()) at = (*items)[0];
+  }
+  return Unexpected{
+      at.error("no private key in 'secrets' (private<suffix> sections) matches "
+               "certificate " +
+               in_quotes(local.cert->subject()))};
+}
+
 // The document root's `connections:` entries; each a mapping (null = all defaults).
 Check read_connections(const YamlNode& map, std::vector<ParsedConnection>& out,
-                       const PeerConfig& config) {
+                       const PeerConfig& config, const GlobalTrust& global) {
   CFG_TRY(entries, map.entries());
   CFG_CHECK(check_names(map, entries));
   for (const YamlEntry& e : entries) {
     if (!e.value.is_null() && !e.value.is_map())
       return Unexpected{e.value.error("a connection must be a mapping of its settings, found " +
                                       std::string(e.value.kind()))};
-    CFG_TRY(conn, read_connection(e.key, e.value, config.engine, config.daemon.listen));
+    CFG_TRY(conn, read_connection(e.key, e.value, config.engine, config.daemon.listen, global));
     out.push_back(std::move(conn));
   }
   return {};
@@ -972,22 +1127,50 @@ R<PeerConfig> load_document(const YamlDocument& doc) {
   if (!root.is_null() && !root.is_map())
     return Unexpected{root.error("expected a mapping with daemon, connections and secrets, found " +
                                  std::string(root.kind()))};
-  CFG_CHECK(check_section(root, {"daemon", "connections", "secrets"}, kRootRefused));
+  CFG_CHECK(
+      check_section(root, {"daemon", "connections", "secrets", "cacerts", "crls"}, kRootRefused));
   PeerConfig out;
   CFG_TRY(daemon, optional_map(root, "daemon"));
   if (daemon) CFG_CHECK(read_daemon(*daemon, out));
 
+  // Global trust anchors and CRLs, before the connections whose own `cacerts` also get the CRLs.
+  GlobalTrust global;
+  CFG_TRY(cacerts, optional_value(root, "cacerts"));
+  CFG_TRY(crls, optional_value(root, "crls"));
+  if (crls) {
+    CFG_TRY(items, read_files(*crls));
+    global.crls = std::move(items);
+  }
+  if (cacerts || crls) {
+    ike::pki::TrustStore store;
+    if (cacerts) CFG_CHECK(add_cas(*cacerts, store));
+    CFG_CHECK(add_crls(global.crls, store));
+    out.engine.trust_store = std::make_shared<const ike::pki::TrustStore>(std::move(store));
+  }
+
   std::vector<ParsedConnection> connections;
   CFG_TRY(conns, optional_map(root, "connections"));
-  if (conns) CFG_CHECK(read_connections(*conns, connections, out));
+  if (conns) CFG_CHECK(read_connections(*conns, connections, out, global));
 
+  std::vector<LoadedKey> keys;
   CFG_TRY(secrets, optional_map(root, "secrets"));
-  if (secrets) CFG_CHECK(read_secrets(*secrets, out.engine.ike_secrets));
+  if (secrets) CFG_CHECK(read_secrets(*secrets, out.engine.ike_secrets, keys));
 
-  for (const ParsedConnection& p : connections) {
+  for (ParsedConnection& p : connections) {
     CFG_CHECK(check_psk_reachable(p, out.engine.ike_secrets));
+    CFG_CHECK(pair_key(p, keys));
+    if (p.config.remote.method == AuthMethodConfig::Pubkey && !p.config.remote.trust &&
+        !out.engine.trust_store)
+      return Unexpected{p.remote.auth->error(
+          "the peer's certificate cannot be verified: no trusted CA; add 'cacerts' here or at "
+          "the top level")};
     out.engine.connections.push_back(p.config);
   }
+  for (const LoadedKey& k : keys)
+    if (!k.used)
+      return Unexpected{k.file.error(
+          "private key matches no connection's certificate (local certs of an auth: pubkey "
+          "connection)")};
   return out;
 }
 

@@ -506,20 +506,20 @@ TEST_CASE("peer config: connection values", "[config][peer]") {
 TEST_CASE("peer config: authentication", "[config][peer]") {
   const std::string head = "connections:\n  c:\n";
   CHECK(load_error(head + "    local:\n      auth: pubkey\n") ==
-        "peer.yaml:4:13: connections.c.local.auth: certificate authentication is not supported "
-        "yet (auth 'pubkey'); use auth: psk");
+        "peer.yaml:4:13: connections.c.local.auth: auth: pubkey needs 'certs': our certificate "
+        "file (and any intermediate CA files)");
   CHECK(load_error(head + "    remote:\n      auth: ecdsa-384\n") ==
-        "peer.yaml:4:13: connections.c.remote.auth: certificate authentication is not supported "
-        "yet (auth 'ecdsa-384'); use auth: psk");
+        "peer.yaml:4:13: connections.c.remote.auth: auth 'ecdsa-384' is not supported by ikeme; "
+        "use auth: pubkey (the signature scheme is negotiated)");
   CHECK(load_error(head + "    remote:\n      auth: eap-mschapv2\n") ==
         "peer.yaml:4:13: connections.c.remote.auth: EAP authentication is not supported by "
-        "ikeme (auth 'eap-mschapv2'); use auth: psk");
+        "ikeme (auth 'eap-mschapv2'); use auth: psk or auth: pubkey");
   CHECK(load_error(head + "    local:\n      auth: xauth\n") ==
         "peer.yaml:4:13: connections.c.local.auth: XAuth is IKEv1-only and not supported by "
-        "ikeme; use auth: psk");
+        "ikeme; use auth: psk or auth: pubkey");
   CHECK(load_error(head + "    local:\n      auth: magic\n") ==
         "peer.yaml:4:13: connections.c.local.auth: unknown auth method 'magic'; ikeme supports "
-        "'psk'");
+        "'psk' and 'pubkey'");
   CHECK(load_error(head + "    local-2:\n      auth: psk\n") ==
         "peer.yaml:3:5: connections.c.local-2: section 'local-2': multiple authentication "
         "rounds are not supported by ikeme; use one 'local' and one 'remote' section");
@@ -566,8 +566,7 @@ TEST_CASE("peer config: swanctl keys ikeme does not implement", "[config][peer]"
         "peer.yaml:3:5: connections.c.mediated_by: key 'mediated_by' is not supported by ikeme "
         "(only an empty value is accepted)");
   CHECK(load_error(head + "    local:\n      certs: alice.pem\n") ==
-        "peer.yaml:4:7: connections.c.local.certs: key 'certs' is not supported by ikeme (only an "
-        "empty value is accepted)");
+        "peer.yaml:4:14: connections.c.local.certs: 'certs' needs auth: pubkey");
   CHECK(load_error(head + "    local:\n      cert-1:\n        file: a.pem\n") ==
         "peer.yaml:4:7: connections.c.local.cert-1: key 'cert-1' is not supported by ikeme");
   CHECK(load_error(head + "    remote:\n      cacert1: {file: ca.pem}\n") ==
@@ -654,10 +653,10 @@ TEST_CASE("peer config: secrets", "[config][peer]") {
         "secret that applies to all identities");
   CHECK(load_error("secrets:\n  eap-carol:\n    id: carol\n    secret: x\n") ==
         "peer.yaml:2:3: secrets.eap-carol: secrets of type 'eap' are not supported by ikeme; only "
-        "ike<suffix> (pre-shared keys)");
+        "ike<suffix> (pre-shared keys) and private<suffix> (private key files)");
   CHECK(load_error("secrets:\n  rsa-key:\n    file: key.pem\n") ==
         "peer.yaml:2:3: secrets.rsa-key: secrets of type 'rsa' are not supported by ikeme; only "
-        "ike<suffix> (pre-shared keys)");
+        "ike<suffix> (pre-shared keys) and private<suffix> (private key files)");
   CHECK(load_error("secrets:\n  home:\n    secret: 12345678\n") ==
         "peer.yaml:2:3: secrets.home: unknown secret section 'home'; IKE pre-shared keys go in "
         "sections named ike<suffix>, e.g. ike-home");
@@ -717,11 +716,11 @@ secrets:
     id: 6cu1UTVw@medsrv.org
     secret: 0sBAXz/6cSITttd0CzF9799p859Pi4LPnP
 )";
-  // Carol, the strongSwan mediation server, proves herself with a certificate: refused until
-  // ikeme verifies certificates, at the exact line.
+  // Carol, the strongSwan mediation server, proves herself with a certificate: refused without
+  // a CA to verify it with (swanctl.conf's trust comes from x509ca/), at the exact line.
   CHECK(load_error(translation) ==
-        "peer.yaml:8:13: connections.medsrv.remote.auth: certificate authentication is not "
-        "supported yet (auth 'pubkey'); use auth: psk");
+        "peer.yaml:8:13: connections.medsrv.remote.auth: the peer's certificate cannot be "
+        "verified: no trusted CA; add 'cacerts' here or at the top level");
 
   // With a mediation server that authenticates with the PSK too, everything else loads.
   std::string psk = translation;

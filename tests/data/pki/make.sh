@@ -128,3 +128,7 @@ for f in caCert carolCert aliceCert bobCert; do
   chmod 644 strongswan/$f.pem
 done
 rm -f /tmp/ikeme-pki-make.err
+
+# moonKeyEnc.pem (config tests, passphrase "moon-pass"): moonKey.pem with legacy PEM encryption,
+# made once with
+#   openssl rsa -in moonKey.pem -aes256 -traditional -passout pass:moon-pass -out moonKeyEnc.pem
