@@ -137,10 +137,13 @@ constexpr RefusedKey kLocalRefused[] = {
 };
 
 constexpr RefusedKey kRemoteRefused[] = {
-    {"round", Harmless::Integer, "0"}, {"eap_id", Harmless::Empty},
-    {"groups", Harmless::Empty},       {"cert_policy", Harmless::Empty},
-    {"certs", Harmless::Empty},        {"ca_id", Harmless::Empty},
-    {"pubkeys", Harmless::Empty},      {"revocation", Harmless::Text, "relaxed"},
+    {"round", Harmless::Integer, "0"},
+    {"eap_id", Harmless::Empty},
+    {"groups", Harmless::Empty},
+    {"cert_policy", Harmless::Empty},
+    {"certs", Harmless::Empty},
+    {"pubkeys", Harmless::Empty},
+    {"revocation", Harmless::Text, "relaxed"},
 };
 
 constexpr RefusedKey kChildRefused[] = {
@@ -659,6 +662,7 @@ Check add_cas(const YamlNode& value, ike::pki::TrustStore& store) {
 // gets them.
 struct GlobalTrust {
   std::vector<Item> crls;
+  std::shared_ptr<const ike::pki::TrustStore> store;  // the top-level cacerts and crls, if any
 };
 
 Check add_crls(const std::vector<Item>& crls, ike::pki::TrustStore& store) {
@@ -680,9 +684,12 @@ R<AuthSide> read_auth(const YamlNode& map, bool local, const GlobalTrust& global
         return Unexpected{refused_error(e, RefusedKey{e.key, Harmless::Nothing})};
     }
   }
-  CFG_CHECK(check_section(map, {"auth", "id", local ? "certs" : "cacerts"},
-                          local ? std::span<const RefusedKey>(kLocalRefused)
-                                : std::span<const RefusedKey>(kRemoteRefused)));
+  CFG_CHECK(check_section(
+      map,
+      local ? std::initializer_list<std::string_view>{"auth", "id", "certs"}
+            : std::initializer_list<std::string_view>{"auth", "id", "cacerts", "ca_id"},
+      local ? std::span<const RefusedKey>(kLocalRefused)
+            : std::span<const RefusedKey>(kRemoteRefused)));
   AuthSide side;
   CFG_TRY(auth, optional_value(map, "auth"));
   if (auth) {
@@ -743,6 +750,24 @@ R<AuthSide> read_auth(const YamlNode& map, bool local, const GlobalTrust& global
     CFG_CHECK(add_cas(*files, store));
     CFG_CHECK(add_crls(global.crls, store));
     side.config.trust = std::make_shared<const ike::pki::TrustStore>(std::move(store));
+  }
+  if (!local) {
+    CFG_TRY(ca_id, optional_value(map, "ca_id"));
+    if (ca_id && !(ca_id->is_scalar() && ca_id->scalar().empty())) {  // "" is harmless
+      CFG_TRY(subject, read_string(*ca_id));
+      if (!pubkey) return Unexpected{ca_id->error("'ca_id' needs auth: pubkey")};
+      // The subject DN of one of this side's trust anchors, written as Certificate::subject().
+      const ike::pki::TrustStore* store =
+          side.config.trust ? side.config.trust.get() : global.store.get();
+      if (store)
+        for (const ike::pki::Certificate& ca : store->cas())
+          if (ca.subject() == subject)
+            side.config.ca = std::make_shared<const ike::pki::Certificate>(ca.clone());
+      if (!side.config.ca)
+        return Unexpected{ca_id->error(
+            "no trusted CA has subject " + in_quotes(subject) + " (ca_id names a certificate of " +
+            (side.config.trust ? "this side's" : "the top-level") + " cacerts by its subject DN)")};
+    }
   }
   return side;
 }
@@ -1146,6 +1171,7 @@ R<PeerConfig> load_document(const YamlDocument& doc) {
     if (cacerts) CFG_CHECK(add_cas(*cacerts, store));
     CFG_CHECK(add_crls(global.crls, store));
     out.engine.trust_store = std::make_shared<const ike::pki::TrustStore>(std::move(store));
+    global.store = out.engine.trust_store;
   }
 
   std::vector<ParsedConnection> connections;

@@ -125,6 +125,17 @@ TEST_CASE("peer config pubkey: certificates, keys and trust anchors round trip",
       "secrets:\n  private-1: {file: moonKey.pem}\n  ike-1: {secret: a secret of some length}\n");
   CHECK(mixed.engine.connections[0].local.key != nullptr);
   CHECK(mixed.engine.connections[0].remote.method == AuthMethodConfig::Psk);
+
+  // ca_id: the peer's chain must end at this trust anchor (named by its subject DN).
+  std::string with_ca = kSun;
+  const std::string remote_end = "      auth: pubkey\n    children";
+  with_ca.replace(with_ca.find(remote_end), remote_end.size(),
+                  "      auth: pubkey\n      ca_id: \"C=CH, O=ikeme Test, CN=ikeme Test Root "
+                  "CA\"\n    children");
+  const PeerConfig pinned = load_ok(with_ca);
+  REQUIRE(pinned.engine.connections[0].remote.ca);
+  CHECK(pinned.engine.connections[0].remote.ca->subject() ==
+        "C=CH, O=ikeme Test, CN=ikeme Test Root CA");
 }
 
 TEST_CASE("peer config pubkey: refusals", "[config][peer][cert]") {
@@ -175,6 +186,12 @@ TEST_CASE("peer config pubkey: refusals", "[config][peer][cert]") {
         n + ":5:16: connections.c.remote.cacerts: 'fakeCaNotCa.pem' is not a CA certificate " +
             "('C=CH, O=ikeme Test, CN=ikeme Fake Sub CA' lacks the CA basic constraint)");
   CHECK(load_error("crls: rootCa.pem\n").starts_with(n + ":1:7: crls: 'rootCa.pem' is not a CRL"));
+  CHECK(load_error("cacerts: rootCa.pem\nconnections:\n  c:\n    remote:\n      auth: pubkey\n"
+                   "      ca_id: \"CN=nobody\"\n") ==
+        n + ":6:14: connections.c.remote.ca_id: no trusted CA has subject 'CN=nobody' (ca_id " +
+            "names a certificate of the top-level cacerts by its subject DN)");
+  CHECK(load_error("connections:\n  c:\n    remote:\n      ca_id: x\n") ==
+        n + ":4:14: connections.c.remote.ca_id: 'ca_id' needs auth: pubkey");
   // Keys that need auth: pubkey, and a peer certificate with nothing to verify it.
   CHECK(load_error("connections:\n  c:\n    remote:\n      cacerts: rootCa.pem\n") ==
         n + ":4:16: connections.c.remote.cacerts: 'cacerts' needs auth: pubkey");
