@@ -11,6 +11,7 @@
 #include "ike/crypto/signature.hpp"
 #include "ike/pki/certificate.hpp"
 #include "ike/pki/trust_store.hpp"
+#include "ike/sa/address_pool.hpp"
 #include "ike/sa/endpoint.hpp"
 #include "ike/sa/identity.hpp"
 
@@ -63,6 +64,11 @@ struct ConnectionConfig {
   unsigned keyingtries = 1;  // 0 = forever
   bool send_initial_contact = true;
   bool fragmentation = true;
+  // Virtual IPs (configuration payload). Initiator: the addresses to ask for, one per family;
+  // 0.0.0.0 / :: ask for any. Responder: the names of EngineConfig::pools to assign from, tried
+  // in order for each family the peer asks for.
+  std::vector<IpAddress> vips;
+  std::vector<std::string> pools;
   // IKE-ME
   bool mediation = false;  // a mediation connection (to or as a mediation server)
 };
@@ -92,6 +98,8 @@ struct EngineConfig {
   // Trusted CAs (and CRLs) for peers authenticating with certificates, unless a connection's
   // remote AuthConfig names its own.
   std::shared_ptr<const pki::TrustStore> trust_store;
+  // Virtual IP pools that connections name in `pools`.
+  std::vector<PoolConfig> pools;
 };
 
 // The PSK for a pair of identities, strongSwan's way: a secret whose id list names both (or

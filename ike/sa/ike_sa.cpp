@@ -454,6 +454,8 @@ IkeSaInfo IkeSa::info() const {
   if (prf_) i.algorithms = describe(ike_proposal_);
   i.nat_local = nat_local_;
   i.nat_remote = nat_remote_;
+  i.local_vips = local_vips_;
+  for (const PoolLease& l : remote_vips_) i.remote_vips.push_back(l.address);
   for (const ChildSa& c : children_) {
     ChildSaInfo ci;
     ci.name = c.params.child;
