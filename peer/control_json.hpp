@@ -17,6 +17,8 @@ namespace ikeme::peer {
 // One IKE SA with its CHILD_SAs; `children` adds install times and lifetimes (may be null).
 Json sa_json(const ike::IkeSaInfo& sa, const ChildSaTable* children, ike::Timestamp now);
 Json conn_json(const ike::ConnectionConfig& conn);
+// The virtual IP pools and their leases (list-pools).
+Json pools_json(const std::vector<ike::PoolInfo>& pools);
 
 struct DaemonCounters {
   uint64_t datagrams_received = 0;

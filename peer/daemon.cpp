@@ -150,6 +150,18 @@ void Daemon::apply(ike::Actions& actions) {
     if (log_.enabled(Subsystem::KNL, 1))
       log_.write(ike::LogLine{Subsystem::KNL, 1, e.params.ike_sa_id, e.params.connection, text});
   }
+  for (const ike::VirtualIpEvent& v : actions.vips) {
+    if (!log_.enabled(Subsystem::KNL, 1)) break;
+    bool assigned = v.kind == ike::VirtualIpEvent::Kind::Assigned;
+    std::string text =
+        v.side == ike::VirtualIpEvent::Side::Local
+            ? std::string(assigned ? "virtual IP " : "removing virtual IP ") +
+                  v.address.to_string() +
+                  (assigned ? " assigned to us (no data plane yet: not added to an interface)" : "")
+            : "virtual IP " + v.address.to_string() + " of pool '" + v.pool + "' " +
+                  (assigned ? "leased to" : "released by") + " the peer";
+    log_.write(ike::LogLine{Subsystem::KNL, 1, v.ike_sa_id, v.connection, text});
+  }
   for (const ike::SendDatagram& d : actions.sends) send(d);
   actions = ike::Actions{};
 }
