@@ -118,6 +118,10 @@ std::vector<Bytes> IkeSa::protect(ExchangeType exchange, bool response, uint32_t
   if (chunk_size == 0) return datagrams;
   size_t total = (plain->size() + chunk_size - 1) / chunk_size;
   if (total > 0xffff) return datagrams;
+  log(out, 1,
+      "splitting IKE message (" + std::to_string(plain->size()) + " bytes) into " +
+          std::to_string(total) + " fragments",
+      Subsystem::ENC);
   for (size_t i = 0; i < total; ++i) {
     ByteView chunk = ByteView(*plain).subspan(i * chunk_size,
                                               std::min(chunk_size, plain->size() - i * chunk_size));

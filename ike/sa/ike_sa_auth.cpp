@@ -339,6 +339,9 @@ void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& in
   if (!own) return refuse(NotifyType::AUTHENTICATION_FAILED, own.error());
   resp.push_back(Payload{PayloadType::IDr, false, my_id});
   for (Payload& c : *own) resp.push_back(std::move(c));
+  log(out, 1,
+      "authentication of '" + local_id.to_string() + "' (myself) with " +
+          (conn_->local.method == AuthMethodConfig::Psk ? "pre-shared key" : "public key"));
   if (conn_->mediation) {
     // IKE-ME: report the peer's server-reflexive endpoint when it asked for it.
     for (const Payload& p : inner) {

@@ -3,7 +3,10 @@
 
 #include <mbedtls/sha1.h>
 
+#include <algorithm>
+
 #include "ike/codec/summary.hpp"
+#include "ike/pki/certreq.hpp"
 #include "ike/sa/ike_sa.hpp"
 #include "ike/sa/proposals.hpp"
 
@@ -292,6 +295,32 @@ bool IkeSa::respond_init(const Message& request, ByteView raw, Actions& out) {
   if (request.find_notify(NotifyType::SIGNATURE_HASH_ALGORITHMS))
     p.push_back(make_notify(NotifyType::SIGNATURE_HASH_ALGORITHMS, hash_algorithms()));
   if (mediation_request) p.push_back(make_notify(NotifyType::ME_MEDIATION));
+  // RFC 7296 §1.2: a responder that wants the initiator's certificate asks in IKE_SA_INIT; a
+  // peer with strongSwan's default send_cert = ifasked sends none otherwise. The CAs of every
+  // candidate connection that authenticates its peer by certificate, each hash once.
+  Bytes authorities;
+  std::vector<const pki::TrustStore*> stores;
+  for (const auto& c : candidates_) {
+    if (c->remote.method != AuthMethodConfig::Pubkey || c->mediation != mediation_request) continue;
+    const pki::TrustStore* s =
+        c->remote.trust ? c->remote.trust.get() : ctx_.config->trust_store.get();
+    if (!s || std::find(stores.begin(), stores.end(), s) != stores.end()) continue;
+    stores.push_back(s);
+    Bytes more = pki::certreq_authorities(*s);
+    for (size_t i = 0; i + 20 <= more.size(); i += 20) {
+      bool seen = false;
+      for (size_t j = 0; j + 20 <= authorities.size() && !seen; j += 20)
+        seen = std::equal(more.begin() + static_cast<long>(i),
+                          more.begin() + static_cast<long>(i + 20),
+                          authorities.begin() + static_cast<long>(j));
+      if (!seen)
+        authorities.insert(authorities.end(), more.begin() + static_cast<long>(i),
+                           more.begin() + static_cast<long>(i + 20));
+    }
+  }
+  if (!authorities.empty())
+    p.push_back(Payload{PayloadType::CERTREQ, false,
+                        CertPayload{CertEncoding::X509_SIGNATURE, std::move(authorities)}});
   Message m{header(ExchangeType::IKE_SA_INIT, true, 0), std::move(p)};
   auto wire = encode_message(m);
   if (!wire) return refuse(NotifyType::INVALID_SYNTAX, {}, "cannot encode response");
