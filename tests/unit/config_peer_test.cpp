@@ -814,6 +814,9 @@ TEST_CASE("peer config: the example file loads", "[config][peer]") {
   CHECK(e.connections[1].children[0].start_action == StartAction::Start);
   CHECK(e.connections[1].children[0].life_time_s == 3960);
   CHECK(e.connections[2].remote_addrs.empty());
+  CHECK(e.connections[2].pools == std::vector<std::string>{"rw_pool"});
+  REQUIRE(e.pools.size() == 1);
+  CHECK(e.pools[0].last.to_string() == "10.3.0.14");
   CHECK(e.ike_secrets.size() == 3);
   CHECK(r->daemon.log.file == "/var/log/ikeme.log");
   for (size_t i = 0; i < 2; ++i)  // the road warriors' identities are known at run time only
