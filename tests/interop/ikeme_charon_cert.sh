@@ -210,7 +210,7 @@ charon_up() {
 charon_conn() {
   local -A o=([conn]=rw [local_addrs]=%any [remote_addrs]=%any [local_auth]=pubkey [local_id]=''
     [local_certs]='' [remote_auth]=pubkey [remote_id]=%any [local_ts]=dynamic
-    [remote_ts]=dynamic [extra_conn]='')
+    [remote_ts]=dynamic [extra_conn]='' [extra_child]='')
   local arg
   for arg in "$@"; do o[${arg%%=*}]=${arg#*=}; done
   local certs=''
@@ -240,10 +240,21 @@ charon_conn() {
         esp_proposals = aes128gcm128-x25519
         rekey_time = 0
       }
+      ${o[extra_child]}
     }
   }
 EOF
 }
+
+# A child asking for a network moon does not offer (TS_UNACCEPTABLE).
+IKEME_BAD_CHILD='      bad:
+        remote_ts: 172.16.0.0/12
+        esp_proposals: aes128gcm16'
+CHARON_BAD_CHILD='bad {
+        remote_ts = 172.16.0.0/12
+        esp_proposals = aes128gcm128-x25519
+        rekey_time = 0
+      }'
 
 CHARON_POOLS='pools {
   rw_pool {
@@ -262,7 +273,7 @@ IKEME_POOLS='pools:
 ikeme_conn() {
   local -A o=([conn]=rw [local_addrs]='"%any"' [remote_addrs]='"%any"' [local_auth]=pubkey
     [local_id]='' [local_certs]='' [remote_auth]=pubkey [remote_id]='"%any"' [local_ts]=dynamic
-    [remote_ts]=dynamic [extra]='')
+    [remote_ts]=dynamic [extra]='' [extra_child]='')
   local arg
   for arg in "$@"; do o[${arg%%=*}]=${arg#*=}; done
   local certs=''
@@ -285,6 +296,7 @@ $certs
         local_ts: ${o[local_ts]}
         remote_ts: ${o[remote_ts]}
         esp_proposals: aes128gcm16
+${o[extra_child]}
 EOF
 }
 
@@ -331,7 +343,7 @@ $CHARON_POOLS" moonCert.pem moonKey.pem
   ikeme_conf carol "$CAROL" "connections:
 $(ikeme_conn conn=home local_addrs=$CAROL remote_addrs=$MOON local_id=carol@ikeme.test \
     local_certs="$PKI/carolCert.pem" remote_id=moon.ikeme.test remote_ts=10.1.0.0/16 \
-    extra='    vips: [0.0.0.0]')
+    extra='    vips: [0.0.0.0]' extra_child="$IKEME_BAD_CHILD")
 secrets:
   private-carol:
     file: $PKI/carolKey.pem"
@@ -353,6 +365,14 @@ secrets:
       grep -q "10.3.0.1\]" <<<"$(ikeme_ctl carol list-sas)"
     ikeme_ctl carol terminate --ike home --timeout 5 >/dev/null 2>&1 || true
     check_log "$CASE_TAG ikeme carol released the VIP" "$(ikeme_log carol)" 'removing virtual IP 10.3.0.1'
+    # What moon cannot grant: 172.16.0.0/12 is refused with TS_UNACCEPTABLE, the IKE SA stays.
+    ikeme_ctl carol initiate --ike home --child bad --timeout 10 >/dev/null 2>&1 || true
+    check_log "$CASE_TAG charon moon refused 172.16.0.0/12" "$(charon_log moon)" \
+      'traffic selectors 172.16.0.0/12 === 0.0.0.0/0 unacceptable'
+    check_log "$CASE_TAG ikeme carol got TS_UNACCEPTABLE" "$(ikeme_log carol)" \
+      'CHILD_SA bad not created: peer answered TS_UNACCEPTABLE'
+    check_eq "$CASE_TAG the IKE SA stays, without CHILD_SA" "ESTABLISHED/" \
+      "$(ikeme_ike_get carol home state)/$(ikeme_child_get carol home bad state)"
   else
     check_fail "$CASE_TAG SAs up (ikeme carol -> charon moon)" "not established"
   fi
@@ -364,7 +384,7 @@ case_rw_ikeme_moon() {
   charon_conf carol "connections {
 $(charon_conn conn=home local_addrs=$CAROL remote_addrs=$MOON local_id=carol@ikeme.test \
     local_certs=carolCert.pem remote_id=moon.ikeme.test remote_ts=10.1.0.0/16 \
-    extra_conn='vips = 0.0.0.0')
+    extra_conn='vips = 0.0.0.0' extra_child="$CHARON_BAD_CHILD")
 }" carolCert.pem carolKey.pem
   ikeme_conf moon "$MOON, $MOON_D" "$IKEME_POOLS
 connections:
@@ -401,6 +421,15 @@ secrets:
     else
       check_fail "$CASE_TAG carol reconnects" "no SA"
     fi
+    # What moon cannot grant: 172.16.0.0/12 is refused with TS_UNACCEPTABLE (in a new IKE SA:
+    # charon would ask for it with CREATE_CHILD_SA in the existing one).
+    charon_swanctl carol --terminate --ike home --timeout 5 >/dev/null 2>&1 || true
+    charon_swanctl carol --initiate --child bad --ike home --timeout 10 >/dev/null 2>&1 || true
+    check_log "$CASE_TAG ikeme moon refused 172.16.0.0/12" "$(ikeme_log moon)" \
+      'no acceptable traffic selectors found for 0.0.0.0/0 === 172.16.0.0/12'
+    check_log "$CASE_TAG charon carol got TS_UNACCEPTABLE" "$(charon_log carol)" \
+      'received TS_UNACCEPTABLE notify'
+
   else
     check_fail "$CASE_TAG SAs up (charon carol -> ikeme moon)" "not established"
   fi
