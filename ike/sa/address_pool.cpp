@@ -187,15 +187,27 @@ PoolInfo AddressPool::info() const {
   return i;
 }
 
+void AddressPool::adopt(const AddressPool& old) {
+  for (const auto& [addr, l] : old.leases_) {
+    if (!contains(addr)) continue;
+    leases_[addr] = l;
+    by_identity_.emplace(l.identity, addr);
+    releases_ = std::max(releases_, l.offline_since);
+  }
+}
+
 void AddressPools::configure(const std::vector<PoolConfig>& pools) {
   std::map<std::string, AddressPool> next;
   for (const PoolConfig& c : pools) {
     auto old = pools_.find(c.name);
     if (old != pools_.end() && old->second.config().first == c.first &&
-        old->second.config().last == c.last && old->second.config().dns == c.dns)
+        old->second.config().last == c.last && old->second.config().dns == c.dns) {
       next.emplace(c.name, std::move(old->second));
-    else
-      next.emplace(c.name, AddressPool(c));
+      continue;
+    }
+    AddressPool pool(c);
+    if (old != pools_.end()) pool.adopt(old->second);
+    next.emplace(c.name, std::move(pool));
   }
   pools_ = std::move(next);
 }

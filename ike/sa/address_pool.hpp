@@ -65,6 +65,9 @@ class AddressPool {
   bool release(const std::string& identity, const IpAddress& address);
 
   PoolInfo info() const;
+  // Takes over the leases of `old` (the same pool before a reload) whose addresses this pool
+  // still holds, so that a changed range never hands out an address an IKE SA still uses.
+  void adopt(const AddressPool& old);
 
  private:
   struct Lease {
@@ -87,8 +90,8 @@ class AddressPool {
 class AddressPools {
  public:
   // Replaces the set of pools. A pool whose name, range and DNS servers are unchanged keeps its
-  // leases; a changed or removed pool loses them (SAs that still hold an address keep it, and
-  // their release finds nothing to do).
+  // leases; a changed one keeps those still inside its range; a removed pool loses them (SAs
+  // that still hold an address keep it, and their release finds nothing to do).
   void configure(const std::vector<PoolConfig>& pools);
   AddressPool* find(const std::string& name);
   std::vector<PoolInfo> info() const;

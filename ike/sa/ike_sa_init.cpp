@@ -298,26 +298,17 @@ bool IkeSa::respond_init(const Message& request, ByteView raw, Actions& out) {
   // RFC 7296 §1.2: a responder that wants the initiator's certificate asks in IKE_SA_INIT; a
   // peer with strongSwan's default send_cert = ifasked sends none otherwise. The CAs of every
   // candidate connection that authenticates its peer by certificate, each hash once.
-  Bytes authorities;
-  std::vector<const pki::TrustStore*> stores;
+  std::vector<pki::Sha1Digest> hashes;
   for (const auto& c : candidates_) {
     if (c->remote.method != AuthMethodConfig::Pubkey || c->mediation != mediation_request) continue;
     const pki::TrustStore* s =
         c->remote.trust ? c->remote.trust.get() : ctx_.config->trust_store.get();
-    if (!s || std::find(stores.begin(), stores.end(), s) != stores.end()) continue;
-    stores.push_back(s);
-    Bytes more = pki::certreq_authorities(*s);
-    for (size_t i = 0; i + 20 <= more.size(); i += 20) {
-      bool seen = false;
-      for (size_t j = 0; j + 20 <= authorities.size() && !seen; j += 20)
-        seen = std::equal(more.begin() + static_cast<long>(i),
-                          more.begin() + static_cast<long>(i + 20),
-                          authorities.begin() + static_cast<long>(j));
-      if (!seen)
-        authorities.insert(authorities.end(), more.begin() + static_cast<long>(i),
-                           more.begin() + static_cast<long>(i + 20));
-    }
+    if (!s) continue;
+    for (const pki::Sha1Digest& h : pki::parse_certreq_authorities(pki::certreq_authorities(*s)))
+      if (std::find(hashes.begin(), hashes.end(), h) == hashes.end()) hashes.push_back(h);
   }
+  Bytes authorities;
+  for (const pki::Sha1Digest& h : hashes) authorities.insert(authorities.end(), h.begin(), h.end());
   if (!authorities.empty())
     p.push_back(Payload{PayloadType::CERTREQ, false,
                         CertPayload{CertEncoding::X509_SIGNATURE, std::move(authorities)}});

@@ -334,9 +334,20 @@ TEST_CASE("virtual IP: reload keeps the leases of an unchanged pool", "[sa][sim]
   terminate(*g, carol);
   g->moon->engine->reload(g->moon->engine->config());
   CHECK(g->moon->engine->list_pools()[0].offline == 1);
+  // A changed range keeps the leases it still holds (an SA may still use them)...
   auto changed = g->moon->engine->config();
   changed.pools = {pool("rw-pool", "10.3.0.0/27")};
   g->moon->engine->reload(changed);
+  REQUIRE(g->moon->engine->list_pools()[0].leases.size() == 1);
+  CHECK(g->moon->engine->list_pools()[0].size == 30);
+  initiate(*g, carol);
+  REQUIRE(local_vips(carol).size() == 1);
+  CHECK(local_vips(carol)[0].to_string() == "10.3.0.1");  // still hers
+  // ... and drops those outside it.
+  changed.pools = {pool("rw-pool", "10.3.1.0/28")};
+  g->moon->engine->reload(changed);
+  CHECK(g->moon->engine->list_pools()[0].leases.empty());
+  terminate(*g, carol);  // the release finds no lease: nothing breaks
   CHECK(g->moon->engine->list_pools()[0].leases.empty());
 }
 
