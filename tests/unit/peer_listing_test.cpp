@@ -193,6 +193,17 @@ TEST_CASE("peer listing: virtual IPs in list-sas, pools in list-pools", "[peer][
         "  dns 10.1.0.53\n"
         "  10.3.0.1 offline 'carol@strongswan.org'\n"
         "  10.3.0.2 online 'dave@strongswan.org'\n");
+  ike::ConnectionConfig gw;
+  gw.name = "rw";
+  gw.pools = {"rw", "10.3.9.9"};
+  gw.vips = {*IpAddress::parse("0.0.0.0")};
+  Json conn = conn_json(gw);
+  CHECK(conn["pools"] == Json::array({"rw", "10.3.9.9"}));
+  CHECK(conn["vips"] == Json::array({"0.0.0.0"}));
+  std::string conns = ctl::format_conns(Json::array({conn}));
+  CHECK(conns.find("  vips: 0.0.0.0\n  pools: rw, 10.3.9.9\n") != std::string::npos);
+  CHECK(ctl::format_conns(Json::array({conn_json(ike::ConnectionConfig{})})).find("pools") ==
+        std::string::npos);
   CHECK(ctl::format_pools(Json::array({Json::object(), 3})) ==
         "?: ?-?, ? addresses, ? online, ? offline\n");
   auto cmd = ctl::parse_daemon_command("list-pools", {}, ctl::CtlOptions{});
