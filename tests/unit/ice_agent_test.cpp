@@ -1,0 +1,340 @@
+// The ICE agent over a simulated network with NATs (tests/unit/ice_sim.*): the double NAT of the
+// strongSwan capture, full-cone, address-dependent, symmetric and shared NATs, a NAT that rebinds,
+// loss, forged checks, limits, pacing, retransmission and the failure report.
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "ice/agent.hpp"
+#include "ice/connect_auth.hpp"
+#include "ice_sim.hpp"
+
+using namespace ikeme;
+using namespace std::chrono_literals;
+using icesim::Filtering;
+using icesim::Mapping;
+using icesim::NatConfig;
+using ike::Duration;
+using ike::Endpoint;
+using ike::EndpointType;
+using ike::Timestamp;
+
+namespace {
+
+Endpoint ep(const std::string& addr, uint16_t port) {
+  return Endpoint{*IpAddress::parse(addr), port};
+}
+
+const Endpoint kServer = ep("192.0.2.100", 4500);
+const Bytes kConnectId{0xf1, 0xdd, 0x03, 0xae};
+const Bytes kKeyA(16, 0xA1), kKeyB(16, 0xB2);
+
+struct Scenario {
+  icesim::Network net;
+  ice::AgentConfig config;
+  Duration start_gap{3};  // B starts when the server acknowledges; A when the relay arrives
+  // Extra endpoints to disclose besides the host address and the SRFLX one.
+  std::vector<ike::MeEndpoint> extra_a, extra_b;
+  bool nat_a = true, nat_b = true;
+  Timestamp a_started{0}, b_started{0};
+
+  static ice::GatherInput input(icesim::Network& net, const std::string& name,
+                                std::optional<Endpoint> srflx) {
+    ice::GatherInput in;
+    in.hosts.push_back({net.host(name).address, "eth0"});
+    in.port = 4500;
+    in.server_reflexive = srflx;
+    in.server_reflexive_base = Endpoint{net.host(name).address, 4500};
+    return in;
+  }
+
+  // Registration (SRFLX), the ME_CONNECT exchange's outcome, then the checks.
+  void start() {
+    auto srflx_a = net.register_at("a", 4500, kServer);
+    auto srflx_b = net.register_at("b", 4500, kServer);
+    auto la = ice::gather_candidates(input(net, "a", srflx_a), {}, 8).candidates;
+    auto lb = ice::gather_candidates(input(net, "b", srflx_b), {}, 8).candidates;
+    auto ea = ice::to_me_endpoints(la), eb = ice::to_me_endpoints(lb);
+    ea.insert(ea.end(), extra_a.begin(), extra_a.end());
+    eb.insert(eb.end(), extra_b.begin(), extra_b.end());
+    net.host("a").agent = std::make_unique<ice::IceAgent>(
+        config, ice::SessionParams{"peer", ice::Role::Initiator, kConnectId, kKeyA, kKeyB, la, eb});
+    net.host("b").agent = std::make_unique<ice::IceAgent>(
+        config, ice::SessionParams{"peer", ice::Role::Responder, kConnectId, kKeyB, kKeyA, lb, ea});
+    b_started = net.now();
+    ice::AgentOutput out;
+    net.host("b").agent->start(net.now(), out);
+    net.apply(net.host("b"), out);
+    net.run_until(net.now() + start_gap);
+    a_started = net.now();
+    net.host("a").agent->start(net.now(), out);
+    net.apply(net.host("a"), out);
+  }
+
+  // Runs until both sides have an outcome; A's nomination makes A send a stand-in for its
+  // IKE_SA_INIT over the nominated pair, and B reports the pair it arrived over.
+  void run(Duration limit = 70s) {
+    bool init_sent = false;
+    Timestamp end = net.now() + limit;
+    auto& a = net.host("a");
+    auto& b = net.host("b");
+    while (net.now() < end) {
+      net.run_until(net.now() + 1ms);
+      if (a.nomination && !init_sent) {
+        init_sent = true;
+        ike::SendDatagram d{a.nomination->local, a.nomination->remote, Bytes{0, 0, 0, 0, 0x99}};
+        net.send("a", d);
+      }
+      if (!b.non_check.empty() && !b.nomination && !b.failure) {
+        ice::AgentOutput out;
+        b.agent->peer_nominated(b.non_check.front().first, b.non_check.front().second, net.now(),
+                                out);
+        net.apply(b, out);
+      }
+      bool a_done = a.nomination || a.failure;
+      bool b_done = b.nomination || b.failure;
+      if (a_done && b_done) break;
+    }
+  }
+};
+
+void double_nat(Scenario& s, NatConfig a, NatConfig b) {
+  s.net.add_site("internet", std::nullopt);
+  s.net.add_site("alice", a);
+  s.net.add_site("bob", b);
+  s.net.add_host("a", "alice", "10.1.0.10");
+  s.net.add_host("b", "bob", "10.2.0.10");
+}
+
+NatConfig moon() {
+  return NatConfig{"192.0.2.1", Mapping::EndpointIndependent, Filtering::AddressPortDependent, 1100,
+                   1200};
+}
+NatConfig sun() {
+  return NatConfig{"192.0.2.2", Mapping::EndpointIndependent, Filtering::AddressPortDependent, 1200,
+                   1300};
+}
+
+}  // namespace
+
+TEST_CASE("ice: double port-restricted NAT (the capture's topology) punches through fast",
+          "[ice][sim]") {
+  Scenario s;
+  double_nat(s, moon(), sun());
+  s.start();
+  s.run();
+  auto& a = s.net.host("a");
+  auto& b = s.net.host("b");
+  REQUIRE(a.nomination);
+  REQUIRE(b.nomination);
+  CHECK(a.nomination->local == ep("10.1.0.10", 4500));
+  CHECK(a.nomination->remote.address == *IpAddress::parse("192.0.2.2"));
+  CHECK(a.nomination->remote_type == EndpointType::SERVER_REFLEXIVE);
+  CHECK(a.nomination->pair_id == 2);  // pair 1 is the unroutable host-host pair
+  REQUIRE(a.nomination->mapped);
+  CHECK(a.nomination->mapped->address == *IpAddress::parse("192.0.2.1"));
+  CHECK(a.nomination->reason.find("unanswered") != std::string::npos);
+  // The pair the IKE_SA_INIT arrived over, on B's side.
+  CHECK(b.nomination->by_peer);
+  CHECK(b.nomination->local == ep("10.2.0.10", 4500));
+  CHECK(b.nomination->remote.address == *IpAddress::parse("192.0.2.1"));
+  CHECK(b.nomination->remote_type == EndpointType::SERVER_REFLEXIVE);
+  // strongSwan needs 1000 ms more than its first success; we nominate within a few pacing slots.
+  Duration took = a.nomination->timings.finished - s.a_started;
+  INFO("nominated after " << took.count() << " ms, " << s.net.public_datagrams << " datagrams");
+  CHECK(took < 60ms);
+  CHECK(s.net.public_datagrams <= 8);  // strongSwan's checks alone: 5 on the public segment
+  // Both agents are closed (A after lingering), nothing left to do.
+  s.net.run_until(s.net.now() + 3s);
+  CHECK(a.agent->state() == ice::IceAgent::State::Closed);
+  CHECK(b.agent->state() == ice::IceAgent::State::Closed);
+  CHECK_FALSE(a.agent->next_timeout());
+  CHECK_FALSE(b.agent->next_timeout());
+  CHECK(a.agent->pairs().empty());
+}
+
+TEST_CASE("ice: both peers behind the same NAT without hairpinning use their host addresses",
+          "[ice][sim]") {
+  Scenario s;
+  s.net.add_site("internet", std::nullopt);
+  s.net.add_site("home", moon());
+  s.net.add_host("a", "home", "10.1.0.10");
+  s.net.add_host("b", "home", "10.1.0.20");
+  s.start();
+  s.run();
+  auto& a = s.net.host("a");
+  REQUIRE(a.nomination);
+  CHECK(a.nomination->remote == ep("10.1.0.20", 4500));
+  CHECK(a.nomination->remote_type == EndpointType::HOST);
+  CHECK(a.nomination->pair_id == 1);
+  CHECK(a.nomination->reason == "the best possible pair succeeded");
+  CHECK(a.nomination->timings.finished - s.a_started < 10ms);
+  REQUIRE(s.net.host("b").nomination);
+  CHECK(s.net.host("b").nomination->remote == ep("10.1.0.10", 4500));
+  CHECK(s.net.public_datagrams == 0);  // never left the site
+}
+
+TEST_CASE("ice: full-cone NAT on one side, symmetric NAT on the other: peer-reflexive wins",
+          "[ice][sim]") {
+  Scenario s;
+  NatConfig sym = moon();
+  sym.mapping = Mapping::Symmetric;
+  NatConfig cone = sun();
+  cone.filtering = Filtering::EndpointIndependent;
+  double_nat(s, sym, cone);
+  s.start();
+  s.run();
+  auto& a = s.net.host("a");
+  auto& b = s.net.host("b");
+  REQUIRE(a.nomination);
+  // A reaches B's SRFLX (full cone lets the first check in); A's mapping towards B is a new port,
+  // which A learns from B's response.
+  CHECK(a.nomination->remote.address == *IpAddress::parse("192.0.2.2"));
+  REQUIRE(a.nomination->mapped);
+  REQUIRE(b.nomination);
+  CHECK(b.nomination->remote == *a.nomination->mapped);
+  CHECK(b.nomination->remote_type == EndpointType::PEER_REFLEXIVE);
+  CHECK(b.logged("learned peer-reflexive remote endpoint"));
+}
+
+TEST_CASE("ice: address-dependent filtering on both sides punches through", "[ice][sim]") {
+  Scenario s;
+  NatConfig x = moon(), y = sun();
+  x.filtering = y.filtering = Filtering::AddressDependent;
+  double_nat(s, x, y);
+  s.start();
+  s.run();
+  REQUIRE(s.net.host("a").nomination);
+  REQUIRE(s.net.host("b").nomination);
+  CHECK(s.net.host("a").nomination->remote_type == EndpointType::SERVER_REFLEXIVE);
+}
+
+TEST_CASE("ice: symmetric NATs on both sides fail with a report of every pair", "[ice][sim]") {
+  Scenario s;
+  NatConfig x = moon(), y = sun();
+  x.mapping = y.mapping = Mapping::Symmetric;
+  double_nat(s, x, y);
+  s.config.transaction_timeout = 5s;
+  s.start();
+  s.run(10s);
+  auto& a = s.net.host("a");
+  auto& b = s.net.host("b");
+  REQUIRE(a.failure);
+  REQUIRE(b.failure);
+  CHECK_FALSE(a.nomination);
+  CHECK(a.failure->reason == ice::FailureReason::Timeout);
+  CHECK(a.failure->timings.finished - a.failure->timings.started == 5s);
+  REQUIRE(a.failure->pairs.size() == 2);
+  for (const auto& p : a.failure->pairs) {
+    INFO(p.to_string());
+    CHECK(p.state == ice::PairState::InProgress);
+    CHECK(p.requests >= 8);
+    CHECK(p.responses == 0);
+    CHECK(p.note.find("no response yet") != std::string::npos);
+  }
+  CHECK(a.logged("connectivity checks failed: timeout"));
+  // Everything is forgotten.
+  CHECK(a.agent->state() == ice::IceAgent::State::Closed);
+  CHECK(a.agent->pairs().empty());
+  CHECK(a.agent->remote_candidates().empty());
+  CHECK_FALSE(a.agent->next_timeout());
+  CHECK_FALSE(b.agent->next_timeout());
+}
+
+TEST_CASE("ice: every pair failing ends the attempt at strongSwan's retransmission limit",
+          "[ice][sim]") {
+  Scenario s;
+  NatConfig x = moon(), y = sun();
+  x.mapping = y.mapping = Mapping::Symmetric;
+  double_nat(s, x, y);
+  s.config.transaction_timeout = 120s;
+  s.start();
+  s.run(120s);
+  auto& a = s.net.host("a");
+  REQUIRE(a.failure);
+  CHECK(a.failure->reason == ice::FailureReason::AllPairsFailed);
+  for (const auto& p : a.failure->pairs) {
+    CHECK(p.state == ice::PairState::Failed);
+    CHECK(p.requests == 14);  // the first check and 13 retransmissions
+  }
+  // 25 + 25 + 25*(1.8 + 1.8^2 + ... + 1.8^12) truncated per step: about 65 s after pair 2's start.
+  Duration took = a.failure->timings.finished - a.failure->timings.started;
+  CHECK(took > 64s);
+  CHECK(took < 67s);
+}
+
+TEST_CASE("ice: a NAT that rebinds after registration: the stale SRFLX is rescued by prflx",
+          "[ice][sim]") {
+  Scenario s;
+  double_nat(s, moon(), sun());
+  // Registration first (inside start()), then alice's NAT forgets its mappings before checks.
+  auto srflx_a = s.net.register_at("a", 4500, kServer);
+  REQUIRE(srflx_a);
+  s.net.nat("alice").rebind();
+  // start() registers again: emulate the stale report by disclosing the old mapping too.
+  s.extra_a.push_back(ike::MeEndpoint{ike::kPriorityServerReflexive, EndpointType::SERVER_REFLEXIVE,
+                                      srflx_a->port, srflx_a->address});
+  s.start();
+  s.run();
+  auto& a = s.net.host("a");
+  auto& b = s.net.host("b");
+  REQUIRE(a.nomination);
+  REQUIRE(b.nomination);
+  CHECK(b.nomination->remote != *srflx_a);
+}
+
+TEST_CASE("ice: lost checks are retransmitted on strongSwan's schedule", "[ice][sim]") {
+  Scenario s;
+  double_nat(s, moon(), sun());
+  std::vector<Timestamp> a_sent;
+  int to_drop = 3;
+  s.net.drop = [&](const Endpoint& from, const Endpoint&, ByteView) {
+    if (from.address != *IpAddress::parse("192.0.2.1")) return false;
+    a_sent.push_back(s.net.now());
+    return to_drop-- > 0;  // alice's first three datagrams to bob vanish
+  };
+  s.start();
+  s.run();
+  REQUIRE(s.net.host("a").nomination);
+  REQUIRE(s.net.host("b").nomination);
+  CHECK(s.net.host("a").agent->counters().retransmissions >= 1);
+}
+
+TEST_CASE("ice: pacing is one new check per interval, retransmissions follow 25/25/x1.8",
+          "[ice][sim]") {
+  // One side only, nobody answers: the schedule is the agent's alone.
+  ice::AgentConfig cfg;
+  cfg.transaction_timeout = 120s;  // longer than the ~65 s of retransmissions
+  std::vector<ice::Candidate> local{
+      {EndpointType::HOST, ep("10.1.0.10", 4500), ep("10.1.0.10", 4500), ike::kPriorityHost}};
+  std::vector<ike::MeEndpoint> remote;
+  for (int i = 1; i <= 3; ++i)
+    remote.push_back(ike::MeEndpoint{ike::kPriorityHost, EndpointType::HOST, 4500,
+                                     IpAddress::parse("198.51.100." + std::to_string(i))});
+  ice::IceAgent agent(cfg, {"peer", ice::Role::Initiator, kConnectId, kKeyA, kKeyB, local, remote});
+  std::map<std::string, std::vector<int64_t>> sent;  // destination -> send times
+  ice::AgentOutput out;
+  Timestamp now{1000};
+  agent.start(now, out);
+  for (int steps = 0; steps < 100000 && agent.next_timeout(); ++steps) {
+    for (const auto& d : out.sends)
+      sent[d.to.to_string()].push_back((now - Timestamp{1000}).count());
+    out = {};
+    now = *agent.next_timeout();
+    agent.handle_timeout(now, out);
+  }
+  for (const auto& d : out.sends) sent[d.to.to_string()].push_back((now - Timestamp{1000}).count());
+  REQUIRE(sent.size() == 3);
+  CHECK(sent["198.51.100.1[4500]"].front() == 0);
+  CHECK(sent["198.51.100.2[4500]"].front() == 25);
+  CHECK(sent["198.51.100.3[4500]"].front() == 50);
+  const auto& t = sent["198.51.100.1[4500]"];
+  REQUIRE(t.size() == 14);
+  std::vector<int64_t> gaps;
+  for (size_t i = 1; i < t.size(); ++i) gaps.push_back(t[i] - t[i - 1]);
+  // strongSwan: (u_int32_t)(25 * pow(1.8, n - 2)) for retransmission n > 2.
+  std::vector<int64_t> expected{25, 25, 45, 81, 145, 262, 472, 850, 1530, 2754, 4958, 8926, 16067};
+  CHECK(gaps == expected);
+  CHECK(agent.state() == ice::IceAgent::State::Closed);
+}
