@@ -338,3 +338,299 @@ TEST_CASE("ice: pacing is one new check per interval, retransmissions follow 25/
   CHECK(gaps == expected);
   CHECK(agent.state() == ice::IceAgent::State::Closed);
 }
+
+namespace {
+
+// One agent on its own, fed by hand.
+struct Solo {
+  ice::AgentConfig cfg;
+  std::unique_ptr<ice::IceAgent> agent;
+  ice::AgentOutput out;
+  Endpoint base = ep("10.1.0.10", 4500);
+
+  void start(ice::Role role, std::vector<ike::MeEndpoint> remote, Timestamp now = Timestamp{0}) {
+    std::vector<ice::Candidate> local{{EndpointType::HOST, base, base, ike::kPriorityHost}};
+    agent = std::make_unique<ice::IceAgent>(
+        cfg, ice::SessionParams{"peer", role, kConnectId, kKeyA, kKeyB, local, std::move(remote)});
+    agent->start(now, out);
+  }
+  // A request as the peer (key B) would send it.
+  static Bytes peer_request(uint32_t mid, const Bytes& key = kKeyB) {
+    return ice::frame_check(
+        ice::build_check(false, mid, kConnectId,
+                         ike::MeEndpoint{ike::kPriorityPeerReflexive, EndpointType::PEER_REFLEXIVE,
+                                         0, std::nullopt},
+                         key),
+        4500);
+  }
+  static Bytes peer_response(uint32_t mid, const Endpoint& mapped) {
+    return ice::frame_check(
+        ice::build_check(true, mid, kConnectId,
+                         ike::MeEndpoint{ike::kPriorityPeerReflexive, EndpointType::PEER_REFLEXIVE,
+                                         mapped.port, mapped.address},
+                         kKeyB),
+        4500);
+  }
+  bool logged(const std::string& f) const {
+    for (const auto& l : out.logs)
+      if (l.text.find(f) != std::string::npos) return true;
+    return false;
+  }
+};
+
+ike::MeEndpoint remote_host(const std::string& addr, uint16_t port = 4500,
+                            uint32_t prio = ike::kPriorityHost,
+                            EndpointType type = EndpointType::HOST) {
+  return ike::MeEndpoint{prio, type, port, IpAddress::parse(addr)};
+}
+
+}  // namespace
+
+TEST_CASE("ice: forged checks are dropped, and hashing them is rate limited", "[ice]") {
+  Solo s;
+  s.cfg.unverified_checks_per_second = 10;
+  s.cfg.unverified_checks_burst = 5;
+  s.start(ice::Role::Responder, {remote_host("198.51.100.2")});
+  s.out = {};
+  Bytes forged = Solo::peer_request(1, Bytes(16, 0x00));  // wrong key
+  for (int i = 0; i < 100; ++i)
+    CHECK(s.agent->handle_datagram(s.base, ep("203.0.113.66", 999), forged, Timestamp{1}, s.out));
+  CHECK(s.out.sends.empty());
+  CHECK(s.agent->counters().auth_failures == 5);  // the burst
+  CHECK(s.agent->counters().rate_limited == 95);
+  CHECK(s.agent->remote_candidates().size() == 1);  // nothing learned from forgeries
+  CHECK(s.out.logs.size() <= 6);                    // noise is logged only a few times
+  // A second later the bucket has refilled: a genuine check is verified and answered.
+  s.out = {};
+  CHECK(s.agent->handle_datagram(s.base, ep("198.51.100.2", 4500), Solo::peer_request(1),
+                                 Timestamp{1001}, s.out));
+  REQUIRE_FALSE(s.out.sends.empty());
+  auto resp = ice::parse_check(*ice::unframe_check(s.out.sends[0].data, 4500));
+  REQUIRE(resp.ok());
+  CHECK(resp->response);
+  CHECK(resp->message_id == 1);
+  CHECK(s.out.sends[0].from == s.base);
+  CHECK(s.out.sends[0].to == ep("198.51.100.2", 4500));
+  // Signed with our key, covering the mapped address of the requester.
+  CHECK(ice::connect_auth_matches(
+      resp->auth, ice::compute_connect_auth(1, kConnectId, resp->endpoint_data, kKeyA)));
+  CHECK(resp->endpoint.address == IpAddress::parse("198.51.100.2"));
+}
+
+TEST_CASE("ice: checks for another connect ID or of another kind are not ours", "[ice]") {
+  Solo s;
+  s.start(ice::Role::Responder, {remote_host("198.51.100.2")});
+  Bytes other = ice::frame_check(
+      ice::build_check(false, 1, Bytes{9, 9, 9, 9},
+                       ike::MeEndpoint{ike::kPriorityPeerReflexive, EndpointType::PEER_REFLEXIVE, 0,
+                                       std::nullopt},
+                       kKeyB),
+      4500);
+  CHECK_FALSE(
+      s.agent->handle_datagram(s.base, ep("198.51.100.2", 4500), other, Timestamp{1}, s.out));
+  CHECK_FALSE(
+      s.agent->handle_datagram(s.base, ep("198.51.100.2", 4500), Bytes{0xff}, Timestamp{1}, s.out));
+  CHECK_FALSE(s.agent->handle_datagram(s.base, ep("198.51.100.2", 4500), Bytes(40, 0), Timestamp{1},
+                                       s.out));
+  // Without its non-ESP marker on the NAT-T port it is not parsed as a check.
+  Bytes unmarked = ice::build_check(
+      false, 1, kConnectId,
+      ike::MeEndpoint{ike::kPriorityPeerReflexive, EndpointType::PEER_REFLEXIVE, 0, std::nullopt},
+      kKeyB);
+  CHECK_FALSE(
+      s.agent->handle_datagram(s.base, ep("198.51.100.2", 4500), unmarked, Timestamp{1}, s.out));
+  CHECK(s.agent->counters().checks_received == 0);
+}
+
+TEST_CASE("ice: a request from an unknown source adds a peer-reflexive pair and a triggered check",
+          "[ice]") {
+  Solo s;
+  s.start(ice::Role::Responder, {remote_host("198.51.100.2")});
+  REQUIRE(s.out.sends.size() == 1);  // the first ordinary check, at once
+  s.out = {};
+  Endpoint mapped = ep("203.0.113.5", 40001);
+  s.agent->handle_datagram(s.base, mapped, Solo::peer_request(7), Timestamp{30}, s.out);
+  // The response, then the triggered check (the pacing slot from t=0 is free at t=30).
+  REQUIRE(s.out.sends.size() == 2);
+  CHECK(s.out.sends[0].to == mapped);
+  CHECK(s.out.sends[1].to == mapped);
+  auto trig = ice::parse_check(*ice::unframe_check(s.out.sends[1].data, 4500));
+  REQUIRE(trig.ok());
+  CHECK_FALSE(trig->response);
+  CHECK(trig->message_id == 2);  // a new pair number
+  REQUIRE(s.agent->pairs().size() == 2);
+  const auto& learned = s.agent->remote_candidates().back();
+  CHECK(learned.type == EndpointType::PEER_REFLEXIVE);
+  CHECK(learned.address == mapped);
+  CHECK(learned.priority == ike::kPriorityPeerReflexive);  // the request's endpoint priority
+  // Its response makes the pair valid; for a responder that is no nomination yet.
+  s.out = {};
+  s.agent->handle_datagram(s.base, mapped, Solo::peer_response(2, ep("192.0.2.1", 1137)),
+                           Timestamp{35}, s.out);
+  CHECK_FALSE(s.out.nomination);
+  bool valid = false;
+  for (const auto& p : s.agent->pairs())
+    if (p.id == 2) valid = p.state == ice::PairState::Succeeded && p.rtt == 5ms;
+  CHECK(valid);
+  // The initiator's IKE_SA_INIT then arrives over that pair.
+  s.agent->peer_nominated(s.base, mapped, Timestamp{60}, s.out);
+  REQUIRE(s.out.nomination);
+  CHECK(s.out.nomination->by_peer);
+  CHECK(s.out.nomination->remote_type == EndpointType::PEER_REFLEXIVE);
+  CHECK(s.out.nomination->pair_id == 2);
+  CHECK(s.agent->state() == ice::IceAgent::State::Closed);
+}
+
+TEST_CASE("ice: a request on an in-progress pair re-checks it at once", "[ice]") {
+  Solo s;
+  Endpoint peer = ep("198.51.100.2", 4500);
+  s.start(ice::Role::Initiator, {remote_host("198.51.100.2")});
+  REQUIRE(s.out.sends.size() == 1);
+  s.out = {};
+  s.agent->handle_datagram(s.base, peer, Solo::peer_request(1), Timestamp{26}, s.out);
+  REQUIRE(s.out.sends.size() == 2);  // response + the re-check
+  CHECK(s.agent->pairs()[0].requests == 2);
+  CHECK(s.agent->pairs()[0].retransmits == 0);
+  // A response from elsewhere proves nothing about the pair.
+  s.out = {};
+  s.agent->handle_datagram(s.base, ep("198.51.100.3", 4500), Solo::peer_response(1, s.base),
+                           Timestamp{27}, s.out);
+  CHECK(s.agent->pairs()[0].state == ice::PairState::InProgress);
+  CHECK(s.logged("not symmetric"));
+  s.agent->handle_datagram(s.base, peer, Solo::peer_response(1, s.base), Timestamp{28}, s.out);
+  REQUIRE(s.out.nomination);
+  CHECK(s.out.nomination->reason == "the best possible pair succeeded");
+  CHECK(s.out.nomination->rtt == 2ms);
+  // While lingering the initiator still answers, but checks nothing new.
+  s.out = {};
+  s.agent->handle_datagram(s.base, peer, Solo::peer_request(1), Timestamp{40}, s.out);
+  CHECK(s.out.sends.size() == 1);
+  CHECK(s.agent->state() == ice::IceAgent::State::Nominated);
+  CHECK(s.agent->next_timeout() == Timestamp{28 + 2000});
+  s.agent->handle_timeout(Timestamp{2028}, s.out);
+  CHECK(s.agent->state() == ice::IceAgent::State::Closed);
+}
+
+TEST_CASE("ice: nomination waits for a better pair only while an answer is plausible", "[ice]") {
+  // Pair 1 (HOST) goes unanswered, pair 2 (SRFLX) is answered with an RTT of 4 ms.
+  auto run = [](ice::AgentConfig cfg, Timestamp answer_at, Duration rtt) {
+    Solo s;
+    s.cfg = cfg;
+    s.start(ice::Role::Initiator, {remote_host("198.51.100.2"),
+                                   remote_host("203.0.113.2", 1268, ike::kPriorityServerReflexive,
+                                               EndpointType::SERVER_REFLEXIVE)});
+    Timestamp now{0};
+    Endpoint srflx = ep("203.0.113.2", 1268);
+    bool answered = false;
+    while (!s.out.nomination && now < Timestamp{5000}) {
+      auto next = *s.agent->next_timeout();
+      if (!answered && answer_at <= next) {
+        now = answer_at;
+        answered = true;
+        s.agent->handle_datagram(s.base, srflx, Solo::peer_response(2, ep("192.0.2.1", 1137)), now,
+                                 s.out);
+        continue;
+      }
+      now = next;
+      s.agent->handle_timeout(now, s.out);
+    }
+    (void)rtt;
+    REQUIRE(s.out.nomination);
+    return *s.out.nomination;
+  };
+  ice::AgentConfig cfg;
+  // Pair 2 is first sent at 25 ms; its answer at 29 ms (rtt 4): pair 1 has been out for 29 ms,
+  // more than max(15, 3*4) ms: nominate at once.
+  auto n = run(cfg, Timestamp{29}, 4ms);
+  CHECK(n.pair_id == 2);
+  CHECK(n.timings.finished == Timestamp{29});
+  CHECK(n.reason.find("unanswered") != std::string::npos);
+  // With a patience of 20 RTTs (80 ms after pair 1's first check), the decision waits until then.
+  cfg.nomination_rtt_factor = 20;
+  n = run(cfg, Timestamp{29}, 4ms);
+  CHECK(n.timings.finished == Timestamp{80});
+  // ... but never longer than nomination_wait_max after the first success.
+  cfg.nomination_rtt_factor = 1000;
+  cfg.nomination_wait_max = 100ms;
+  n = run(cfg, Timestamp{29}, 4ms);
+  CHECK(n.timings.finished == Timestamp{129});
+  CHECK(n.reason == "waited 100 ms for better pairs");
+}
+
+TEST_CASE("ice: a better pair answered within the patience is the one nominated", "[ice]") {
+  // Pair 2 (SRFLX, first sent at 25 ms) is answered at 27 ms; pair 1 (HOST, sent at 0) is slower
+  // and answers at 35 ms, within a patience of 50 ms: pair 1 is nominated when it succeeds.
+  Solo s;
+  s.cfg.nomination_patience_min = 50ms;
+  s.start(ice::Role::Initiator, {remote_host("198.51.100.2"),
+                                 remote_host("203.0.113.2", 1268, ike::kPriorityServerReflexive,
+                                             EndpointType::SERVER_REFLEXIVE)});
+  s.agent->handle_timeout(Timestamp{25}, s.out);
+  s.agent->handle_datagram(s.base, ep("203.0.113.2", 1268),
+                           Solo::peer_response(2, ep("192.0.2.1", 1137)), Timestamp{27}, s.out);
+  CHECK_FALSE(s.out.nomination);
+  CHECK(s.agent->next_timeout() == Timestamp{50});  // the retransmission of pair 1 comes first
+  s.agent->handle_datagram(s.base, ep("198.51.100.2", 4500),
+                           Solo::peer_response(1, ep("10.1.0.10", 4500)), Timestamp{35}, s.out);
+  REQUIRE(s.out.nomination);
+  CHECK(s.out.nomination->pair_id == 1);
+  CHECK(s.out.nomination->remote_type == EndpointType::HOST);
+  CHECK(s.out.nomination->reason == "the best possible pair succeeded");
+  CHECK(s.out.nomination->timings.first_success == Timestamp{27});
+}
+
+TEST_CASE("ice: limits on remote endpoints and pairs hold against a chatty peer", "[ice]") {
+  Solo s;
+  s.cfg.max_remote_candidates = 4;
+  s.cfg.max_pairs = 6;
+  s.cfg.unverified_checks_burst = 1000;
+  std::vector<ike::MeEndpoint> many;
+  for (int i = 1; i <= 10; ++i) many.push_back(remote_host("198.51.100." + std::to_string(i)));
+  s.start(ice::Role::Responder, many);
+  CHECK(s.agent->remote_candidates().size() == 4);
+  CHECK(s.agent->pairs().size() == 4);
+  for (int i = 1; i <= 50; ++i)
+    s.agent->handle_datagram(s.base, ep("203.0.113.1", static_cast<uint16_t>(2000 + i)),
+                             Solo::peer_request(static_cast<uint32_t>(i)), Timestamp{i}, s.out);
+  CHECK(s.agent->remote_candidates().size() == 4);
+  CHECK(s.agent->pairs().size() <= 6);
+  CHECK(s.logged("over the limit of 4 remote endpoints"));
+}
+
+TEST_CASE("ice: no usable pair fails at once; stop() forgets everything", "[ice]") {
+  Solo s;
+  s.start(ice::Role::Initiator, {remote_host("2001:db8::2"), remote_host("127.0.0.1")});
+  REQUIRE(s.out.failure);
+  CHECK(s.out.failure->reason == ice::FailureReason::NoPairs);
+  CHECK(s.out.failure->pairs.empty());
+  CHECK(s.logged("address is loopback"));
+  CHECK(s.agent->state() == ice::IceAgent::State::Closed);
+
+  Solo t;
+  t.start(ice::Role::Initiator, {remote_host("198.51.100.2")});
+  CHECK(t.agent->next_timeout());
+  t.agent->stop(Timestamp{5}, t.out);
+  CHECK_FALSE(t.agent->next_timeout());
+  CHECK(t.agent->pairs().empty());
+  // Nothing more happens, whatever arrives.
+  t.out = {};
+  t.agent->handle_datagram(t.base, ep("198.51.100.2", 4500), Solo::peer_request(1), Timestamp{6},
+                           t.out);
+  CHECK(t.out.sends.empty());
+}
+
+TEST_CASE("ice: a responder that never sees IKE_SA_INIT times out with the valid pair noted",
+          "[ice]") {
+  Solo s;
+  s.cfg.transaction_timeout = 2s;
+  s.start(ice::Role::Responder, {remote_host("198.51.100.2")});
+  s.agent->handle_datagram(s.base, ep("198.51.100.2", 4500), Solo::peer_response(1, s.base),
+                           Timestamp{3}, s.out);
+  while (auto t = s.agent->next_timeout()) s.agent->handle_timeout(*t, s.out);
+  REQUIRE(s.out.failure);
+  CHECK(s.out.failure->reason == ice::FailureReason::Timeout);
+  CHECK(s.out.failure->detail == "no IKE_SA_INIT from the initiator within 2000 ms");
+  REQUIRE(s.out.failure->pairs.size() == 1);
+  CHECK(s.out.failure->pairs[0].state == ice::PairState::Succeeded);
+  CHECK(s.out.failure->pairs[0].note == "valid, but the initiator never sent IKE_SA_INIT");
+}
