@@ -459,6 +459,7 @@ void IceAgent::evaluate(Timestamp now, AgentOutput& out) {
 void IceAgent::nominate(const CandidatePair& p, std::string reason, Timestamp now,
                         AgentOutput& out) {
   Nomination n;
+  n.connect_id = params_.connect_id;
   n.local = p.local;
   n.remote = p.remote;
   n.local_type = p.local_type;
@@ -482,6 +483,7 @@ void IceAgent::peer_nominated(const ike::Endpoint& local, const ike::Endpoint& r
                               Timestamp now, AgentOutput& out) {
   if (state_ != State::Checking) return;
   Nomination n;
+  n.connect_id = params_.connect_id;
   n.local = local;
   n.remote = remote;
   n.by_peer = true;
@@ -506,6 +508,7 @@ void IceAgent::peer_nominated(const ike::Endpoint& local, const ike::Endpoint& r
 
 void IceAgent::fail(FailureReason reason, std::string detail, Timestamp now, AgentOutput& out) {
   Failure f;
+  f.connect_id = params_.connect_id;
   f.reason = reason;
   f.detail = std::move(detail);
   f.pairs = report();

@@ -72,6 +72,7 @@ struct Timings {
 };
 
 struct Nomination {
+  Bytes connect_id;      // which attempt
   ike::Endpoint local;   // send IKE_SA_INIT from here (the pair's base) ...
   ike::Endpoint remote;  // ... to here
   ike::EndpointType local_type = ike::EndpointType::HOST;
@@ -102,6 +103,7 @@ enum class FailureReason : uint8_t { NoPairs, AllPairsFailed, Timeout };
 const char* name(FailureReason reason);
 
 struct Failure {
+  Bytes connect_id;
   FailureReason reason = FailureReason::Timeout;
   std::string detail;
   std::vector<PairReport> pairs;  // everything that was tried, and why it did not work

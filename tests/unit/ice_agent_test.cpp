@@ -8,6 +8,7 @@
 
 #include "ice/agent.hpp"
 #include "ice/connect_auth.hpp"
+#include "ice/sessions.hpp"
 #include "ice_sim.hpp"
 
 using namespace ikeme;
@@ -633,4 +634,49 @@ TEST_CASE("ice: a responder that never sees IKE_SA_INIT times out with the valid
   REQUIRE(s.out.failure->pairs.size() == 1);
   CHECK(s.out.failure->pairs[0].state == ice::PairState::Succeeded);
   CHECK(s.out.failure->pairs[0].note == "valid, but the initiator never sent IKE_SA_INIT");
+}
+
+TEST_CASE("ice: sessions route checks by connect ID and reap closed agents", "[ice]") {
+  ice::IceSessions sessions(ice::AgentConfig{}, 2);
+  Endpoint base = ep("10.1.0.10", 4500), peer = ep("198.51.100.2", 4500);
+  std::vector<ice::Candidate> local{{EndpointType::HOST, base, base, ike::kPriorityHost}};
+  ice::AgentOutput out;
+  auto params = [&](Bytes id, ice::Role role) {
+    return ice::SessionParams{
+        "peer", role, std::move(id), kKeyA, kKeyB, local, {remote_host("198.51.100.2")}};
+  };
+  REQUIRE(sessions.start(params(kConnectId, ice::Role::Initiator), Timestamp{0}, out).ok());
+  REQUIRE(sessions.start(params(Bytes{1, 2, 3, 4}, ice::Role::Responder), Timestamp{0}, out).ok());
+  CHECK(
+      sessions.start(params(Bytes{1, 2, 3, 4}, ice::Role::Responder), Timestamp{0}, out).error() ==
+      "connect ID already in use");
+  CHECK(
+      sessions.start(params(Bytes{5, 6, 7, 8}, ice::Role::Responder), Timestamp{0}, out).error() ==
+      "more than 2 concurrent attempts");
+  CHECK(sessions.start(params(Bytes{5, 6, 7}, ice::Role::Responder), Timestamp{0}, out).error() ==
+        "connect ID of 3 bytes");
+  out = {};
+  // A check for an unknown attempt is dropped before hashing.
+  Bytes stray = ice::frame_check(
+      ice::build_check(true, 1, Bytes{9, 9, 9, 9},
+                       ike::MeEndpoint{ike::kPriorityPeerReflexive, EndpointType::PEER_REFLEXIVE,
+                                       4500, base.address},
+                       kKeyB),
+      4500);
+  CHECK_FALSE(sessions.handle_datagram(base, peer, stray, Timestamp{1}, out));
+  CHECK(sessions.unknown_connect_id() == 1);
+  // The response to the initiator's pair 1 nominates it.
+  CHECK(sessions.handle_datagram(base, peer, Solo::peer_response(1, base), Timestamp{2}, out));
+  REQUIRE(out.nomination);
+  CHECK(out.nomination->connect_id == kConnectId);
+  CHECK(sessions.find(kConnectId)->state() == ice::IceAgent::State::Nominated);
+  // Both agents end (linger, transaction timeout) and are reaped.
+  int failures = 0;
+  for (int i = 0; i < 10000 && sessions.next_timeout(); ++i) {
+    out = {};
+    sessions.handle_timeout(*sessions.next_timeout(), out);
+    failures += out.failure.has_value();
+  }
+  CHECK(failures == 1);  // the responder's timeout
+  CHECK(sessions.size() == 0);
 }
