@@ -12,6 +12,7 @@ import struct
 import sys
 import time
 
+ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 PACKET_OUTGOING = 4
 
@@ -19,13 +20,17 @@ PACKET_OUTGOING = 4
 def main() -> int:
     out = open(sys.argv[1], "w", buffering=1)
     bridge = sys.argv[2]
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP))
+    # ETH_P_ALL: a bridge port's rx handler consumes frames before protocol-specific packet
+    # sockets see them; only "all protocols" taps run first.
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     print("ready", file=sys.stderr, flush=True)
     while True:
         frame, addr = sock.recvfrom(65535)
         now = time.time()
         ifname, _, pkttype = addr[0], addr[1], addr[2]
         if pkttype == PACKET_OUTGOING or ifname == bridge or len(frame) < 14 + 20 + 8:
+            continue
+        if struct.unpack("!H", frame[12:14])[0] != ETH_P_IP:
             continue
         ip = frame[14:]
         if ip[0] >> 4 != 4 or ip[9] != socket.IPPROTO_UDP:
