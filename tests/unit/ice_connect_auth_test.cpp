@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "ice/agent.hpp"
 #include "ice/check_message.hpp"
 #include "ice/connect_auth.hpp"
 #include "ike/codec/framing.hpp"
@@ -40,6 +41,7 @@ struct CapturedCheck {
 struct CaptureFacts {
   Bytes connect_id;
   std::map<std::string, Bytes> key;  // sender's own ME_CONNECTKEY, by host
+  std::map<std::string, std::vector<ike::MeEndpoint>> endpoints;  // what each peer disclosed
   std::vector<CapturedCheck> checks;
 };
 
@@ -67,6 +69,11 @@ const CaptureFacts& facts() {
         REQUIRE(key);
         REQUIRE(cid);
         out.key[host] = key->data;
+        for (const auto& p : *x.inner)
+          if (const auto* n = p.as<ike::NotifyPayload>();
+              n && n->type == ike::NotifyType::ME_ENDPOINT)
+            out.endpoints[host].push_back(
+                *ike::parse_me_endpoint(n->data, ike::FamilyNone::Forbidden));
         if (out.connect_id.empty()) out.connect_id = cid->data;
         CHECK(out.connect_id == cid->data);
       }
@@ -194,4 +201,127 @@ TEST_CASE("ice: check framing follows charon's socket (marker off the IKE port)"
   REQUIRE(parsed.ok());
   CHECK_FALSE(parsed->response);
   CHECK(parsed->message_id == 7);
+}
+
+namespace {
+
+// The capture's checks by sender and kind, in capture order.
+std::vector<const CapturedCheck*> captured(const std::string& sender, bool response) {
+  std::vector<const CapturedCheck*> out;
+  for (const auto& c : facts().checks) {
+    auto p = ice::parse_check(c.message);
+    if (c.sender == sender && p && p->response == response) out.push_back(&c);
+  }
+  return out;
+}
+
+ike::Endpoint endpoint(const char* addr, uint16_t port) {
+  return ike::Endpoint{*IpAddress::parse(addr), port};
+}
+
+// A host's candidates as strongSwan had them: its HOST address on 4500 and the SRFLX endpoint the
+// mediation server reported, based on that socket.
+std::vector<ice::Candidate> local_candidates(const std::string& host) {
+  std::vector<ice::Candidate> out;
+  ike::Endpoint base;
+  for (const auto& ep : facts().endpoints.at(host))
+    if (ep.type == ike::EndpointType::HOST) base = {*ep.address, ep.port};
+  for (const auto& ep : facts().endpoints.at(host))
+    out.push_back(ice::Candidate{ep.type, {*ep.address, ep.port}, base, ep.priority});
+  return out;
+}
+
+Bytes unframed(const ike::SendDatagram& d) {
+  auto m = ice::unframe_check(d.data, d.from.port);
+  REQUIRE(m.ok());
+  return Bytes(m->begin(), m->end());
+}
+
+}  // namespace
+
+TEST_CASE("ice: an agent in bob's place sends and answers exactly what strongSwan's bob did",
+          "[ice][vectors]") {
+  const auto& f = facts();
+  REQUIRE(f.endpoints.at("alice").size() == 2);
+  REQUIRE(f.endpoints.at("bob").size() == 2);
+  ice::IceAgent bob(
+      ice::AgentConfig{},
+      ice::SessionParams{"peer", ice::Role::Responder, f.connect_id, f.key.at("bob"),
+                         f.key.at("alice"), local_candidates("bob"), f.endpoints.at("alice")});
+  ice::AgentOutput out;
+  bob.start(ike::Timestamp{0}, out);
+  REQUIRE(out.sends.size() == 1);  // pair 1, host to host: never reached the public segment
+  CHECK(out.sends[0].to == endpoint("10.1.0.10", 4500));
+  out = {};
+  bob.handle_timeout(ike::Timestamp{25}, out);
+  REQUIRE(out.sends.size() == 2);  // pair 1's retransmission and pair 2's first check
+  const auto bob_requests = captured("bob", false);
+  REQUIRE(bob_requests.size() == 2);
+  CHECK(out.sends[1].from == endpoint("10.2.0.10", 4500));
+  CHECK(out.sends[1].to == endpoint("192.0.2.1", 1137));
+  CHECK(unframed(out.sends[1]) == bob_requests[0]->message);
+  // alice's request arrives (through sun: from alice's mapping, to bob's socket).
+  const auto alice_requests = captured("alice", false);
+  REQUIRE(alice_requests.size() == 1);
+  out = {};
+  Bytes framed = ice::frame_check(alice_requests[0]->message, 4500);
+  REQUIRE(bob.handle_datagram(endpoint("10.2.0.10", 4500), endpoint("192.0.2.1", 1137), framed,
+                              ike::Timestamp{28}, out));
+  REQUIRE(out.sends.size() == 1);
+  const auto bob_responses = captured("bob", true);
+  REQUIRE(bob_responses.size() == 1);
+  CHECK(unframed(out.sends[0]) == bob_responses[0]->message);  // byte for byte
+  // The triggered check goes out in the next pacing slot (charon's came 23 ms after its answer).
+  CHECK(bob.next_timeout() == ike::Timestamp{50});
+  out = {};
+  bob.handle_timeout(ike::Timestamp{50}, out);
+  const ike::SendDatagram* triggered = nullptr;  // (pair 1's retransmission is due too)
+  for (const auto& d : out.sends)
+    if (d.to == endpoint("192.0.2.1", 1137)) triggered = &d;
+  REQUIRE(triggered);
+  CHECK(unframed(*triggered) == bob_requests[1]->message);
+  // alice's response makes pair 2 valid; bob waits for alice's IKE_SA_INIT.
+  const auto alice_responses = captured("alice", true);
+  REQUIRE(alice_responses.size() == 1);
+  out = {};
+  bob.handle_datagram(endpoint("10.2.0.10", 4500), endpoint("192.0.2.1", 1137),
+                      ice::frame_check(alice_responses[0]->message, 4500), ike::Timestamp{30}, out);
+  CHECK(bob.pairs().size() == 2);
+  CHECK(bob.pairs()[1].state == ice::PairState::Succeeded);
+  CHECK_FALSE(out.nomination);
+  bob.peer_nominated(endpoint("10.2.0.10", 4500), endpoint("192.0.2.1", 1137), ike::Timestamp{31},
+                     out);
+  REQUIRE(out.nomination);
+  CHECK(out.nomination->pair_id == 2);
+  CHECK(out.nomination->remote_type == ike::EndpointType::SERVER_REFLEXIVE);
+}
+
+TEST_CASE("ice: an agent in alice's place nominates the capture's pair at once", "[ice][vectors]") {
+  const auto& f = facts();
+  ice::IceAgent alice(
+      ice::AgentConfig{},
+      ice::SessionParams{"peer", ice::Role::Initiator, f.connect_id, f.key.at("alice"),
+                         f.key.at("bob"), local_candidates("alice"), f.endpoints.at("bob")});
+  ice::AgentOutput out;
+  alice.start(ike::Timestamp{0}, out);
+  out = {};
+  alice.handle_timeout(ike::Timestamp{25}, out);
+  REQUIRE(out.sends.size() == 2);
+  CHECK(unframed(out.sends[1]) == captured("alice", false)[0]->message);
+  // bob's response to it, then bob's triggered request.
+  out = {};
+  alice.handle_datagram(endpoint("10.1.0.10", 4500), endpoint("192.0.2.2", 1268),
+                        ice::frame_check(captured("bob", true)[0]->message, 4500),
+                        ike::Timestamp{27}, out);
+  REQUIRE(out.nomination);
+  CHECK(out.nomination->local == endpoint("10.1.0.10", 4500));
+  CHECK(out.nomination->remote == endpoint("192.0.2.2", 1268));
+  CHECK(out.nomination->mapped == endpoint("192.0.2.1", 1137));
+  CHECK(out.nomination->timings.finished == ike::Timestamp{27});  // charon: 1 s later
+  out = {};
+  alice.handle_datagram(endpoint("10.1.0.10", 4500), endpoint("192.0.2.2", 1268),
+                        ice::frame_check(captured("bob", false)[1]->message, 4500),
+                        ike::Timestamp{52}, out);
+  REQUIRE(out.sends.size() == 1);  // still answered while lingering
+  CHECK(unframed(out.sends[0]) == captured("alice", true)[0]->message);
 }
