@@ -19,7 +19,9 @@
 # valid pair and the direct IKE_SA_INIT (its fixed 1 s, ME_WAIT_TO_FINISH).
 # At the end a ping through the direct tunnel proves it carries traffic.
 #
-# usage: tests/bench/charon_mediated.sh [--runs 3] [--timeout 15]
+# usage: tests/bench/charon_mediated.sh [--runs 3] [--timeout 15] [--topo "NAT_TOPO_OPTIONS"]
+# --topo passes options to nat_topo (e.g. "same-nat", "full-cone=sun", "symmetric=moon"); the
+# default is the capture's topology.
 # Needs root. Prints numbers; exits non-zero only if a run did not bring the tunnel up.
 set -euo pipefail
 
@@ -32,10 +34,12 @@ source "$LIB/charon.sh"
 
 RUNS=3
 TIMEOUT=15
+TOPO=""
 while (($#)); do
   case "$1" in
     --runs) RUNS=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
+    --topo) TOPO=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) ikm_die "unknown argument $1" ;;
   esac
@@ -104,7 +108,7 @@ secrets {
    }
 }
 EOF
-  # peer_conf ME OTHER MY_PSEUDONYM OTHER_PSEUDONYM PSK REMOTE_TS MEDSRV_CHILD PEER_START
+  # peer_conf ME OTHER MY_PSEUDONYM OTHER_PSEUDONYM PSK REMOTE_TS MEDSRV_CHILD PEER_START LOCAL_TS
   peer_conf() {
     local d
     d=$(conf_dir "$1")
@@ -138,6 +142,7 @@ connections {
       }
       children {
          peer {
+            local_ts = $9
             remote_ts = $6
             esp_proposals = aes128gcm128-x25519
             $8
@@ -160,10 +165,10 @@ EOF
   }
   # As in the capture: bob registers on his own (a start_action child on the mediation
   # connection), alice's mediated child starts at load and pulls in her registration.
-  peer_conf alice bob 6cu1UTVw@medsrv.org av9oEPMz@medsrv.org "$ALICE_PSK" "$NAT_BOB_ADDR/32" \
-    "" "start_action = start"
-  peer_conf bob alice av9oEPMz@medsrv.org 6cu1UTVw@medsrv.org "$BOB_PSK" "$NAT_ALICE_ADDR/32" \
-    "children { medserv { start_action = start } }" ""
+  peer_conf alice bob 6cu1UTVw@medsrv.org av9oEPMz@medsrv.org "$ALICE_PSK" "$NAT_BOB_INNER/32" \
+    "" "start_action = start" "$NAT_ALICE_INNER/32"
+  peer_conf bob alice av9oEPMz@medsrv.org 6cu1UTVw@medsrv.org "$BOB_PSK" "$NAT_ALICE_INNER/32" \
+    "children { medserv { start_action = start } }" "" "$NAT_BOB_INNER/32"
 }
 
 # log_ms NAME PATTERN [first|last]: charon log timestamp (ms since the epoch) of a line.
@@ -181,7 +186,8 @@ TIMES=()
 PACKETS=()
 run() {
   local i=$1 t0 t_alice t_bob t_end first_check valid init_sa n
-  nat_topo # the capture's topology: port-restricted NATs with its port ranges
+  # shellcheck disable=SC2086  # TOPO is a list of options
+  nat_topo $TOPO # default: the capture's topology, port-restricted NATs with its port ranges
   write_confs
   CHARON_LOG_DEFAULT=1 CHARON_LOG_IKE=2 charon_start carol carol "$IKM_RUN_DIR/conf-carol"
   charon_wait_ready carol
@@ -218,8 +224,8 @@ run() {
     $((first_check - t0)) $((valid - t0)) $((init_sa - t0))
   if ((i == RUNS)); then
     # The tunnel carries traffic (kernel-libipsec routes the /32s through its TUN device).
-    if netns_ping alice "$NAT_ALICE_ADDR" "$NAT_BOB_ADDR" 3; then
-      echo "ping $NAT_ALICE_ADDR -> $NAT_BOB_ADDR through the direct tunnel: ok"
+    if netns_ping alice "$NAT_ALICE_INNER" "$NAT_BOB_INNER" 3; then
+      echo "ping $NAT_ALICE_INNER -> $NAT_BOB_INNER through the direct tunnel: ok"
     else
       ikm_die "ping through the direct tunnel failed"
     fi
@@ -239,7 +245,7 @@ make_pki
 for ((r = 1; r <= RUNS; r++)); do
   run "$r"
 done
-echo "strongSwan (charon 5.9.8, kernel-libipsec) mediated double-NAT connection, $RUNS runs:"
+echo "strongSwan (charon 5.9.8, kernel-libipsec) mediated connection, topology '${TOPO:-double NAT}', $RUNS runs:"
 echo "  median $(median "${TIMES[@]}") ms until the direct CHILD_SA is installed on both peers" \
   "(runs: ${TIMES[*]})"
 echo "  median $(median "${PACKETS[@]}") UDP datagrams on the public segment until then" \

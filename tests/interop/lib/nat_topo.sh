@@ -31,7 +31,11 @@
 # a timestamp (udp_sniff.py, no tcpdump). nat_public_loss PCT drops PCT % of them (nft numgen).
 #
 # Exported: NAT_NAMESPACES (short names), NAT_ALICE_ADDR, NAT_BOB_ADDR, NAT_CAROL_ADDR,
-# NAT_MOON_PUBLIC, NAT_SUN_PUBLIC, NAT_ALICE_ROUTER, NAT_BOB_ROUTER (router short names).
+# NAT_MOON_PUBLIC, NAT_SUN_PUBLIC, NAT_ALICE_ROUTER, NAT_BOB_ROUTER (router short names), and
+# NAT_ALICE_INNER, NAT_BOB_INNER: the addresses a tunnel between the peers should connect. Across
+# the NATs these are the hosts' own addresses (as in the capture); behind the same NAT a tunnel
+# between the LAN addresses would have to carry its own IKE traffic (kernel-libipsec refuses such
+# a CHILD_SA), so there each host also owns an inner /32 on lo: alice 10.9.1.10, bob 10.9.2.10.
 
 # shellcheck source=./netns.sh
 source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
@@ -162,9 +166,18 @@ NFT
     NAT_BOB_ADDR=10.1.0.20
     NAT_BOB_ROUTER=moon
     nat__host bob moon "$NAT_BOB_ADDR" 10.1.0
+    NAT_ALICE_INNER=10.9.1.10
+    NAT_BOB_INNER=10.9.2.10
+    netns_addr alice "$NAT_ALICE_INNER/32"
+    netns_addr bob "$NAT_BOB_INNER/32"
+    # Each site's peer routes the other's inner address over the LAN.
+    netns_route alice "$NAT_BOB_INNER/32" "$NAT_BOB_ADDR"
+    netns_route bob "$NAT_ALICE_INNER/32" "$NAT_ALICE_ADDR"
   else
     NAT_BOB_ADDR=10.2.0.10
     NAT_BOB_ROUTER=sun
+    NAT_ALICE_INNER=$NAT_ALICE_ADDR
+    NAT_BOB_INNER=$NAT_BOB_ADDR
     nat__router sun 10.2.0 "$NAT_SUN_PUBLIC" 1200-1300 1250-1300 "$mode_sun" "$NAT_BOB_ADDR"
     nat__host bob sun "$NAT_BOB_ADDR" 10.2.0
     nat__rules sun
