@@ -37,8 +37,9 @@ struct Scenario {
   Duration start_gap{3};  // B starts when the server acknowledges; A when the relay arrives
   // Extra endpoints to disclose besides the host address and the SRFLX one.
   std::vector<ike::MeEndpoint> extra_a, extra_b;
-  bool nat_a = true, nat_b = true;
   Timestamp a_started{0}, b_started{0};
+  // Runs between registration (the SRFLX endpoints are known) and the checks.
+  std::function<void()> after_registration;
 
   static ice::GatherInput input(icesim::Network& net, const std::string& name,
                                 std::optional<Endpoint> srflx) {
@@ -54,6 +55,7 @@ struct Scenario {
   void start() {
     auto srflx_a = net.register_at("a", 4500, kServer);
     auto srflx_b = net.register_at("b", 4500, kServer);
+    if (after_registration) after_registration();
     auto la = ice::gather_candidates(input(net, "a", srflx_a), {}, 8).candidates;
     auto lb = ice::gather_candidates(input(net, "b", srflx_b), {}, 8).candidates;
     auto ea = ice::to_me_endpoints(la), eb = ice::to_me_endpoints(lb);
@@ -265,24 +267,44 @@ TEST_CASE("ice: every pair failing ends the attempt at strongSwan's retransmissi
   CHECK(took < 67s);
 }
 
-TEST_CASE("ice: a NAT that rebinds after registration: the stale SRFLX is rescued by prflx",
+TEST_CASE("ice: a NAT that rebinds after registration: a full cone peer learns the new mapping",
           "[ice][sim]") {
   Scenario s;
-  double_nat(s, moon(), sun());
-  // Registration first (inside start()), then alice's NAT forgets its mappings before checks.
-  auto srflx_a = s.net.register_at("a", 4500, kServer);
-  REQUIRE(srflx_a);
-  s.net.nat("alice").rebind();
-  // start() registers again: emulate the stale report by disclosing the old mapping too.
-  s.extra_a.push_back(ike::MeEndpoint{ike::kPriorityServerReflexive, EndpointType::SERVER_REFLEXIVE,
-                                      srflx_a->port, srflx_a->address});
+  NatConfig cone = sun();
+  cone.filtering = Filtering::EndpointIndependent;
+  double_nat(s, moon(), cone);
+  std::optional<Endpoint> stale;
+  s.after_registration = [&] { s.net.nat("alice").rebind(); };  // alice's SRFLX is now stale
   s.start();
+  for (const auto& c : s.net.host("a").agent->local_candidates())
+    if (c.type == EndpointType::SERVER_REFLEXIVE) stale = c.address;
+  REQUIRE(stale);
   s.run();
   auto& a = s.net.host("a");
   auto& b = s.net.host("b");
   REQUIRE(a.nomination);
   REQUIRE(b.nomination);
-  CHECK(b.nomination->remote != *srflx_a);
+  // bob reached alice at her new mapping, learned from her check (peer-reflexive).
+  CHECK(b.nomination->remote != *stale);
+  CHECK(b.nomination->remote.address == stale->address);
+  CHECK(b.nomination->remote_type == EndpointType::PEER_REFLEXIVE);
+  CHECK(a.nomination->mapped == b.nomination->remote);
+}
+
+TEST_CASE("ice: a rebinding behind two port-restricted NATs fails: the SRFLX must be refreshed",
+          "[ice][sim]") {
+  // bob only ever sends to alice's stale mapping, so bob's NAT never lets alice's new one in.
+  // (The peer agent must re-learn the SRFLX endpoint when the mapping changes; strongSwan never
+  // does.)
+  Scenario s;
+  double_nat(s, moon(), sun());
+  s.config.transaction_timeout = 3s;
+  s.after_registration = [&] { s.net.nat("alice").rebind(); };
+  s.start();
+  s.run(5s);
+  REQUIRE(s.net.host("a").failure);
+  CHECK(s.net.host("a").failure->reason == ice::FailureReason::Timeout);
+  REQUIRE(s.net.host("b").failure);
 }
 
 TEST_CASE("ice: lost checks are retransmitted on strongSwan's schedule", "[ice][sim]") {
