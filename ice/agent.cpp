@@ -273,8 +273,12 @@ void IceAgent::trigger(CandidatePair& pair, Timestamp now, AgentOutput& out) {
     case PairState::Succeeded:
       return;
     case PairState::InProgress:
-      // Our earlier request may have been dropped by the peer's NAT before the peer opened it:
+      // Our earlier request was probably dropped by the peer's NAT before the peer opened it:
       // check again now that it has (strongSwan: a triggered check replaces the retransmissions).
+      // The pair already had its pacing slot, so like a retransmission this goes out at once
+      // (strongSwan waits for the next slot, up to 25 ms).
+      send_request(pair, now, out, "triggered");
+      return;
     case PairState::Waiting:
     case PairState::Failed:
       break;

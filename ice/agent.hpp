@@ -8,8 +8,9 @@
 // - an overall transaction timeout, after which all state is cleaned up and a Failure lists every
 //   pair with what happened to it; the same report as soon as every pair has failed;
 // - limits on remote candidates, pairs, and on checks hashed before they are authenticated;
-// - triggered checks go out at once when the pacing slot is free (strongSwan waits a full
-//   interval).
+// - a triggered check on a pair already in progress goes out at once, like a retransmission, and
+//   one on a new or waiting pair as soon as the pacing slot is free (strongSwan always waits for
+//   the next slot).
 //
 // Use: gather candidates (ice/candidates.hpp), send ME_CONNECT (engine), and once both sides'
 // ME_ENDPOINTs and keys are known create the agent and call start(). Then feed it every
