@@ -55,6 +55,16 @@ void IceSessions::handle_timeout(ike::Timestamp now, AgentOutput& out) {
   }
 }
 
+bool IceSessions::peer_nominated(ByteView connect_id, const ike::Endpoint& local,
+                                 const ike::Endpoint& remote, ike::Timestamp now,
+                                 AgentOutput& out) {
+  IceAgent* agent = find(connect_id);
+  if (!agent || agent->role() != Role::Responder) return false;
+  agent->peer_nominated(local, remote, now, out);
+  remove(connect_id);
+  return true;
+}
+
 std::optional<ike::Timestamp> IceSessions::next_timeout() const {
   std::optional<ike::Timestamp> t;
   for (const auto& [id, a] : agents_) {

@@ -31,6 +31,11 @@ class IceSessions {
   bool handle_datagram(const ike::Endpoint& local, const ike::Endpoint& remote, ByteView datagram,
                        ike::Timestamp now, AgentOutput& out);
   void handle_timeout(ike::Timestamp now, AgentOutput& out);
+  // Responder: an IKE_SA_INIT carrying N(ME_CONNECTID) arrived on `local` from `remote`. Reports
+  // the Nomination of that attempt and removes it. False if no attempt has that connect ID
+  // (then the IKE_SA_INIT is not one we expect).
+  bool peer_nominated(ByteView connect_id, const ike::Endpoint& local, const ike::Endpoint& remote,
+                      ike::Timestamp now, AgentOutput& out);
   std::optional<ike::Timestamp> next_timeout() const;
 
   uint64_t unknown_connect_id() const { return unknown_connect_id_; }

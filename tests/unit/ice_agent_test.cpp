@@ -702,3 +702,29 @@ TEST_CASE("ice: sessions route checks by connect ID and reap closed agents", "[i
   CHECK(failures == 1);  // the responder's timeout
   CHECK(sessions.size() == 0);
 }
+
+TEST_CASE("ice: sessions hand the initiator's IKE_SA_INIT to the responder's attempt", "[ice]") {
+  ice::IceSessions sessions(ice::AgentConfig{});
+  Endpoint base = ep("10.2.0.10", 4500), peer = ep("192.0.2.1", 1137);
+  std::vector<ice::Candidate> local{{EndpointType::HOST, base, base, ike::kPriorityHost}};
+  ice::AgentOutput out;
+  REQUIRE(sessions
+              .start({"peer",
+                      ice::Role::Responder,
+                      kConnectId,
+                      kKeyB,
+                      kKeyA,
+                      local,
+                      {remote_host("192.0.2.1", 1137, ike::kPriorityServerReflexive,
+                                   EndpointType::SERVER_REFLEXIVE)}},
+                     Timestamp{0}, out)
+              .ok());
+  out = {};
+  CHECK_FALSE(sessions.peer_nominated(Bytes{9, 9, 9, 9}, base, peer, Timestamp{40}, out));
+  CHECK(sessions.peer_nominated(kConnectId, base, peer, Timestamp{40}, out));
+  REQUIRE(out.nomination);
+  CHECK(out.nomination->by_peer);
+  CHECK(out.nomination->connect_id == kConnectId);
+  CHECK(out.nomination->remote_type == EndpointType::SERVER_REFLEXIVE);
+  CHECK(sessions.size() == 0);
+}
