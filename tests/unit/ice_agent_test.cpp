@@ -728,3 +728,28 @@ TEST_CASE("ice: sessions hand the initiator's IKE_SA_INIT to the responder's att
   CHECK(out.nomination->remote_type == EndpointType::SERVER_REFLEXIVE);
   CHECK(sessions.size() == 0);
 }
+
+TEST_CASE("ice: IPv6 pairs form and check like IPv4 ones, never across families", "[ice]") {
+  Solo s;
+  s.base = ep("2001:db8:1::10", 4500);
+  std::vector<ice::Candidate> local{
+      {EndpointType::HOST, s.base, s.base, ike::kPriorityHost},
+      {EndpointType::HOST, ep("10.1.0.10", 4500), ep("10.1.0.10", 4500), ike::kPriorityHost}};
+  s.agent =
+      std::make_unique<ice::IceAgent>(s.cfg, ice::SessionParams{"peer",
+                                                                ice::Role::Initiator,
+                                                                kConnectId,
+                                                                kKeyA,
+                                                                kKeyB,
+                                                                local,
+                                                                {remote_host("2001:db8:2::20")}});
+  s.agent->start(Timestamp{0}, s.out);
+  REQUIRE(s.agent->pairs().size() == 1);  // the IPv4 host has no IPv6 partner
+  REQUIRE(s.out.sends.size() == 1);
+  CHECK(s.out.sends[0].from == s.base);
+  Endpoint peer = ep("2001:db8:2::20", 4500);
+  s.agent->handle_datagram(s.base, peer, Solo::peer_response(1, s.base), Timestamp{3}, s.out);
+  REQUIRE(s.out.nomination);
+  CHECK(s.out.nomination->remote == peer);
+  CHECK(s.out.nomination->mapped == s.base);
+}
