@@ -1,6 +1,7 @@
 #include "esp-kernel/userspace/userspace_dataplane.hpp"
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <bit>
@@ -256,6 +257,18 @@ std::optional<SaCounters> UserspaceDataplane::counters(uint32_t unique_id) const
   s.last_in_ms = c.last_in_ms;
   s.last_out_ms = c.last_out_ms;
   return s;
+}
+
+Status<std::string> UserspaceDataplane::prepare_nat_t_socket(int fd) {
+  // SO_*BUFFORCE passes net.core.[rw]mem_max with CAP_NET_ADMIN (which a TUN device needs
+  // anyway); the plain options are the fallback, capped by the sysctl.
+  for (auto [force, plain] : {std::pair{SO_RCVBUFFORCE, SO_RCVBUF}, std::pair{SO_SNDBUFFORCE, SO_SNDBUF}}) {
+    int size = kSocketBuffer;
+    if (::setsockopt(fd, SOL_SOCKET, force, &size, sizeof size) != 0 &&
+        ::setsockopt(fd, SOL_SOCKET, plain, &size, sizeof size) != 0)
+      log(1, std::string("cannot enlarge the NAT-T socket's buffers: ") + std::strerror(errno));
+  }
+  return {};
 }
 
 Status<std::string> UserspaceDataplane::add_virtual_ip(const IpAddress& vip) {

@@ -42,7 +42,11 @@ class UserspaceDataplane final : public Dataplane {
   bool requires_udp_encapsulation() const override { return true; }
   Status<std::string> add_virtual_ip(const IpAddress& vip) override;
   Status<std::string> remove_virtual_ip(const IpAddress& vip) override;
-  Status<std::string> prepare_nat_t_socket(int) override { return {}; }
+  // Enlarges the socket's buffers (kSocketBuffer): at line rate a burst of ESP arrives while the
+  // loop is busy sealing, and the kernel's default receive buffer (~200 KB) overflows into
+  // losses that TCP inside the tunnel pays for with retransmissions.
+  Status<std::string> prepare_nat_t_socket(int fd) override;
+  static constexpr int kSocketBuffer = 4 * 1024 * 1024;
   void handle_esp(const ike::Endpoint& local, const ike::Endpoint& remote,
                   std::span<uint8_t> datagram, ike::Timestamp now) override;
   void shutdown() override;
