@@ -14,7 +14,8 @@
 namespace ikeme::esp {
 namespace {
 
-constexpr uint32_t kProbeSpi = 0x000001fe;  // IANA reserved range (< 256 is "local use"); never real
+constexpr uint32_t kProbeSpi =
+    0x000001fe;  // IANA reserved range (< 256 is "local use"); never real
 
 struct Request {
   nlmsghdr header;
@@ -78,8 +79,8 @@ Status<std::string> xfrm_esp_available() {
   std::strncpy(aead->alg_name, name, sizeof aead->alg_name - 1);
   aead->alg_key_len = key_bytes * 8;
   aead->alg_icv_len = 128;
-  add.header.nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(sizeof(xfrm_usersa_info)) +
-                                               NLA_ALIGN(rta->nla_len));
+  add.header.nlmsg_len =
+      static_cast<uint32_t>(NLMSG_LENGTH(sizeof(xfrm_usersa_info)) + NLA_ALIGN(rta->nla_len));
   int err = transact(fd, add, 1);
   if (err != 0) {
     ::close(fd);

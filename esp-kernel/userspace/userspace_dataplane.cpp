@@ -262,7 +262,8 @@ std::optional<SaCounters> UserspaceDataplane::counters(uint32_t unique_id) const
 Status<std::string> UserspaceDataplane::prepare_nat_t_socket(int fd) {
   // SO_*BUFFORCE passes net.core.[rw]mem_max with CAP_NET_ADMIN (which a TUN device needs
   // anyway); the plain options are the fallback, capped by the sysctl.
-  for (auto [force, plain] : {std::pair{SO_RCVBUFFORCE, SO_RCVBUF}, std::pair{SO_SNDBUFFORCE, SO_SNDBUF}}) {
+  for (auto [force, plain] :
+       {std::pair{SO_RCVBUFFORCE, SO_RCVBUF}, std::pair{SO_SNDBUFFORCE, SO_SNDBUF}}) {
     int size = kSocketBuffer;
     if (::setsockopt(fd, SOL_SOCKET, force, &size, sizeof size) != 0 &&
         ::setsockopt(fd, SOL_SOCKET, plain, &size, sizeof size) != 0)

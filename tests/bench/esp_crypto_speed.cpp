@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
          ike::EspAlgorithms{ike::EncrId::CHACHA20_POLY1305, 256, ike::IntegId::NONE}, duration,
          size);
   sealed("AES-CBC-128/HMAC-SHA2-256",
-         ike::EspAlgorithms{ike::EncrId::AES_CBC, 128, ike::IntegId::HMAC_SHA2_256_128},
-         duration, size);
+         ike::EspAlgorithms{ike::EncrId::AES_CBC, 128, ike::IntegId::HMAC_SHA2_256_128}, duration,
+         size);
   return 0;
 }
