@@ -10,7 +10,10 @@
 #                   text); then hostile ESP from left's namespace (esp_inject.py: replayed,
 #                   corrupted, short and unknown-SPI datagrams) is dropped and counted by right,
 #                   which keeps forwarding; SIGKILL of right and a restart: the TUN device is
-#                   created again and a new SA carries traffic; SIGTERM removes the device
+#                   created again and a new SA carries traffic; a 3 s life_time on left
+#                   expires (the 2 s rekey_time is only logged: no CREATE_CHILD_SA): left
+#                   deletes the IKE SA and reauthenticates, pings pass over the
+#                   new CHILD_SA; SIGTERM removes the device
 #   ikeme-charon    ikeme (left, initiator) and charon 5.9.8 with kernel-libipsec (right): ping
 #                   and iperf3 both ways, counters rise on both sides, hostile ESP from right's
 #                   namespace dropped and counted by ikeme
@@ -165,6 +168,24 @@ if want ikeme-ikeme; then
       ping_both "$tag after restart"
     else
       check_fail "$tag: SA re-established after right's restart"
+    fi
+    # life_time reached: the data plane's HardExpire makes left delete the IKE SA and
+    # initiate again (no CREATE_CHILD_SA yet); traffic flows over the new CHILD_SA.
+    spi_before=$(child_counter left spi-in)
+    sed -i 's/^        dpd_action: clear$/        dpd_action: clear\n        rekey_time: 2s\n        life_time: 3s/' "$(ikeme_dir left)/peer.yaml"
+    check "$tag: left reloads a 2 s rekey_time and 3 s life_time" ikeme_ctl left reload
+    ikeme_ctl left terminate --ike peer --timeout 5 >/dev/null 2>&1 || true
+    ikeme_ctl left initiate --ike peer --timeout 10 >/dev/null 2>&1 || true
+    ikeme_wait_sa left peer peer 10 || true
+    spi_short=$(child_counter left spi-in)
+    if ikm_wait_until 12 bash -c "grep -q 'expired (life time or sequence numbers used up): deleting IKE SA #[0-9]* and reauthenticating' '$(ikeme_log left)'"; then
+      check_pass "$tag: life_time expiry deletes the IKE SA and reauthenticates"
+      ikeme_wait_sa left peer peer 10 || true
+      spi_after=$(child_counter left spi-in)
+      check "$tag: a new CHILD_SA after the expiry ($spi_short -> $spi_after)" test -n "$spi_after" -a "$spi_after" != "$spi_short" -a "$spi_after" != "$spi_before"
+      ping_both "$tag after reauthentication"
+    else
+      check_fail "$tag: life_time expiry deletes the IKE SA and reauthenticates"
     fi
     ikeme_signal_wait right TERM
     check_eq "$tag: right exits 0 on SIGTERM" 0 "$IKEME_EXIT"
