@@ -183,6 +183,26 @@ Status<std::string> RouteNetlink::remove_route(int ifindex, const Prefix& dest) 
   return {};
 }
 
+Result<size_t, std::string> RouteNetlink::flush_addresses(int ifindex) {
+  nl_cache* cache = nullptr;
+  if (int err = rtnl_addr_alloc_cache(sock_, &cache); err < 0)
+    return Unexpected{nl_error("listing addresses", err)};
+  size_t removed = 0;
+  std::string failure;
+  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    if (rtnl_addr_get_ifindex(a) != ifindex) continue;
+    if (int err = rtnl_addr_delete(sock_, a, 0); err < 0) {
+      if (failure.empty()) failure = nl_error("removing an address", err);
+      continue;
+    }
+    ++removed;
+  }
+  nl_cache_free(cache);
+  if (!failure.empty()) return Unexpected{failure};
+  return removed;
+}
+
 std::optional<IpAddress> RouteNetlink::owned_address_in(
     const std::vector<ike::TrafficSelector>& ts) {
   nl_cache* cache = nullptr;

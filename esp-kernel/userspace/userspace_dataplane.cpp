@@ -115,6 +115,14 @@ Result<std::unique_ptr<UserspaceDataplane>, std::string> UserspaceDataplane::cre
   auto tun = TunDevice::open(options.tun_name, options.tun_mtu);
   if (!tun) return Unexpected{tun.error()};
   d->tun_ = std::move(*tun);
+  if (d->tun_.taken_over()) {
+    // A persistent device of that name was left behind (by a tool, or made persistent by
+    // hand): its routes went with the down/up; its addresses are not ours to keep.
+    auto flushed = d->netlink_.flush_addresses(d->tun_.ifindex());
+    d->log(1, "took over the existing TUN device " + d->tun_.name() + " (now non-persistent); " +
+                  (flushed ? std::to_string(*flushed) + " stale address(es) removed"
+                           : "removing its addresses failed: " + flushed.error()));
+  }
   if (int rc = uv_poll_init(loop, &d->poll_, d->tun_.fd()); rc != 0)
     return Unexpected{std::string("polling the TUN device: ") + uv_strerror(rc)};
   uv_timer_init(loop, &d->timer_);

@@ -9,8 +9,9 @@
 #                   both ways (2 s each), per-CHILD_SA counters in ikemectl list-sas (JSON and
 #                   text); then hostile ESP from left's namespace (esp_inject.py: replayed,
 #                   corrupted, short and unknown-SPI datagrams) is dropped and counted by right,
-#                   which keeps forwarding; SIGKILL of right and a restart: the TUN device is
-#                   created again and a new SA carries traffic; a 3 s life_time on left
+#                   which keeps forwarding; SIGKILL of right (its TUN device disappears) and a
+#                   restart over a persistent leftover device of the same name with a stale
+#                   address and route (taken over and cleaned), and a new SA carries traffic; a 3 s life_time on left
 #                   expires (the 2 s rekey_time is only logged: no CREATE_CHILD_SA): left
 #                   deletes the IKE SA and reauthenticates, pings pass over the
 #                   new CHILD_SA; SIGTERM removes the device
@@ -159,7 +160,16 @@ if want ikeme-ikeme; then
     # Crash and restart: the kernel removes the non-persistent TUN device with the process.
     ikeme_signal_wait right KILL
     check "$tag: TUN device gone after SIGKILL" bash -c "! ip -n '$(ns right)' link show ikmright"
+    # A persistent device of the same name with a stale address and route (as a tool or an
+    # admin might leave one): the restarted daemon takes it over and cleans it.
+    nsx right ip tuntap add dev ikmright mode tun
+    nsx right ip addr add 10.99.0.1/32 dev ikmright
+    nsx right ip link set ikmright up
+    nsx right ip route add 10.98.0.0/16 dev ikmright
     ikeme_start right right || true
+    check "$tag: restarted right took over the leftover device" grep -q "took over the existing TUN device ikmright (now non-persistent); [1-9][0-9]* stale address(es) removed" "$(ikeme_log right)"
+    check "$tag: the stale address is gone" bash -c "! ip -n '$(ns right)' addr show dev ikmright | grep -q 10.99.0.1"
+    check "$tag: the stale route is gone" bash -c "! ip -n '$(ns right)' route show | grep -q 10.98.0.0"
     ikeme_ctl left terminate --ike peer --timeout 5 >/dev/null 2>&1 || true
     ikeme_wait_no_sa left 5 || true
     ikeme_ctl left initiate --ike peer --timeout 10 >/dev/null 2>&1 || true
