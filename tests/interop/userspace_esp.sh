@@ -19,6 +19,8 @@
 #                   and iperf3 both ways, counters rise on both sides, hostile ESP from right's
 #                   namespace dropped and counted by ikeme
 #   charon-ikeme    charon initiates (left), ikeme responds (right): ping both ways
+#   ipv6-inner      ikeme <-> ikeme with IPv6 selectors over IPv4: route via the TUN device,
+#                   iperf3 TCP over IPv6 both ways (1 s each)
 #   chacha/cbc      ikeme <-> charon with chacha20poly1305 and aes256-sha384 ESP: ping both ways
 #
 # usage: tests/interop/userspace_esp.sh [IKEME_PEER [IKEMECTL [CASE_FILTER]]]
@@ -274,6 +276,32 @@ if want charon-ikeme; then
   fi
   ikeme_stop right
   charon_stop left
+  topo_destroy
+fi
+
+if want ipv6-inner; then
+  # IPv6 inside the tunnel (next header 41), IPv4 outside.
+  tag="[ipv6-inner]"
+  topo_direct
+  nsx left ip -6 addr add fd00:1::10/128 dev lo nodad
+  nsx right ip -6 addr add fd00:2::10/128 dev lo nodad
+  ikeme_side left "$TOPO_LEFT_ADDR" "$TOPO_RIGHT_ADDR" fd00:1::10/128 fd00:2::10/128 left@ikeme.test right@ikeme.test
+  ikeme_side right "$TOPO_RIGHT_ADDR" "$TOPO_LEFT_ADDR" fd00:2::10/128 fd00:1::10/128 right@ikeme.test left@ikeme.test
+  ikeme_start right right && ikeme_start left left || true
+  ikeme_ctl left initiate --ike peer --timeout 10 >/dev/null 2>&1 || true
+  if ikeme_wait_sa left peer peer 10 && ikeme_wait_sa right peer peer 5; then
+    check_pass "$tag: SA established"
+    check "$tag: route to fd00:2::10 through the TUN device" bash -c "ip -n '$(ns left)' -6 route show fd00:2::10 | grep -q 'dev ikmleft'"
+    up=$(iperf_mbps left fd00:1::10 fd00:2::10 right 1 || true)
+    down=$(iperf_mbps right fd00:2::10 fd00:1::10 left 1 || true)
+    check "$tag: iperf3 TCP over IPv6 left -> right (${up:-failed} Mbit/s)" test -n "$up" -a "${up:-0}" -gt 0
+    check "$tag: iperf3 TCP over IPv6 right -> left (${down:-failed} Mbit/s)" test -n "$down" -a "${down:-0}" -gt 0
+  else
+    check_fail "$tag: SA established"
+    ikeme_dump_logs left
+  fi
+  ikeme_stop left
+  ikeme_stop right
   topo_destroy
 fi
 
