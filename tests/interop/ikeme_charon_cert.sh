@@ -363,8 +363,16 @@ secrets:
     check_log "$CASE_TAG charon moon assigned the VIP" "$(charon_log moon)" "assigning virtual IP 10.3.0.1 to peer 'carol@ikeme.test'"
     check "$CASE_TAG ikemectl list-sas text shows the VIP" \
       grep -q "10.3.0.1\]" <<<"$(ikeme_ctl carol list-sas)"
+    # The VIP is on carol's data plane (the userspace backend's TUN device), so traffic from it
+    # goes through the tunnel to charon's kernel-libipsec and back.
+    check_log "$CASE_TAG ikeme carol added the VIP to its data plane" "$(ikeme_log carol)" \
+      'virtual IP 10.3.0.1 assigned to us, added to the userspace data plane'
+    check "$CASE_TAG ping 10.3.0.1 -> 10.1.0.1 through the tunnel" \
+      nsx carol /usr/bin/python3 "$IKM_LIB_DIR/icmp_ping.py" 10.3.0.1 10.1.0.1 3
     ikeme_ctl carol terminate --ike home --timeout 5 >/dev/null 2>&1 || true
     check_log "$CASE_TAG ikeme carol released the VIP" "$(ikeme_log carol)" 'removing virtual IP 10.3.0.1'
+    check_log "$CASE_TAG ikeme carol removed the VIP from its data plane" "$(ikeme_log carol)" \
+      'removed virtual IP 10.3.0.1'
     # What moon cannot grant: 172.16.0.0/12 is refused with TS_UNACCEPTABLE, the IKE SA stays.
     ikeme_ctl carol initiate --ike home --child bad --timeout 10 >/dev/null 2>&1 || true
     check_log "$CASE_TAG charon moon refused 172.16.0.0/12" "$(charon_log moon)" \
@@ -407,6 +415,12 @@ secrets:
       "authentication of 'carol@ikeme.test' with .*(RSA|rsa).* successful"
     check_log "$CASE_TAG charon carol installed the VIP" "$(charon_log carol)" 'installing new virtual IP 10.3.0.1'
     check_log "$CASE_TAG charon carol got the DNS server" "$(charon_log carol)" 'processing INTERNAL_IP4_DNS attribute'
+    # ikeme moon routes the leased address into its tunnel (userspace backend), charon carol's
+    # kernel-libipsec sources from its VIP: a ping both ways proves the lease reached both data planes.
+    check "$CASE_TAG ping 10.3.0.1 -> 10.1.0.1 through the tunnel (charon carol's VIP)" \
+      nsx carol /usr/bin/python3 "$IKM_LIB_DIR/icmp_ping.py" 10.3.0.1 10.1.0.1 3
+    check "$CASE_TAG ping 10.1.0.1 -> 10.3.0.1 through the tunnel (from ikeme moon)" \
+      nsx moon /usr/bin/python3 "$IKM_LIB_DIR/icmp_ping.py" 10.1.0.1 10.3.0.1 3
     pools=$(ikeme_ctl moon --json list-pools)
     check_eq "$CASE_TAG ikemectl list-pools: lease online for carol" "10.3.0.1 online carol@ikeme.test" \
       "$(/usr/bin/python3 -c 'import json,sys; l=json.load(sys.stdin)["pools"][0]["leases"][0]; print(l["address"], l["status"], l["identity"])' <<<"$pools")"
