@@ -32,11 +32,16 @@ void IkeEngine::reload(EngineConfig config) {
   connections_.clear();
   for (const ConnectionConfig& c : config_.connections)
     connections_.push_back(std::make_shared<const ConnectionConfig>(c));
+  if (config_.ke_reuse_lifetime.count() > 0)
+    ke_pool_ = std::make_unique<KeyExchangePool>(config_.ke_reuse_lifetime,
+                                                 std::max(1u, config_.ke_reuse_max_uses));
+  else
+    ke_pool_.reset();
   schedule_all();  // the SAs' timers read timeouts from config_
 }
 
 SaContext IkeEngine::context() {
-  return SaContext{&config_, &rng_, &next_child_id_, &wall_clock_};
+  return SaContext{&config_, &rng_, &next_child_id_, &wall_clock_, hooks_, ke_pool_.get()};
 }
 
 size_t IkeEngine::half_open_count() const {
@@ -128,6 +133,7 @@ void IkeEngine::handle_datagram(Endpoint local, Endpoint remote, ByteView datagr
     if (!was_established && sa.state() == IkeSa::State::Established) {
       ++stats_.ike_established;
       all = after_handle(sa, out);
+      mediation_established(sa, now, out);
     }
   }
   if (touched) schedule(*touched);
@@ -487,6 +493,7 @@ IkeEngine::SaMap::iterator IkeEngine::reap_sa(SaMap::iterator it, Timestamp now,
     deadlines_.erase({d->second, it->first});
     deadline_of_.erase(d);
   }
+  if (hooks_) hooks_->on_sa_removed(sa, now, out);
   return sas_.erase(it);
 }
 
