@@ -16,11 +16,7 @@ std::vector<IpAddress> default_listen_addresses() {
 
 Daemon::Daemon(DaemonOptions options, config::PeerConfig config,
                std::unique_ptr<ike::crypto::Rng> rng, LogSink& log)
-    : options_(std::move(options)),
-      config_(std::move(config)),
-      rng_(std::move(rng)),
-      log_(log),
-      buffer_(65536) {}
+    : options_(std::move(options)), config_(std::move(config)), rng_(std::move(rng)), log_(log) {}
 
 Daemon::~Daemon() {
   if (!loop_initialized_) return;
@@ -70,13 +66,11 @@ Status<std::string> Daemon::start() {
   std::vector<std::string> warnings;
   auto sockets = SocketSet::open(addresses, ports, default_listen, warnings);
   if (!sockets) return Unexpected{"cannot listen: " + sockets.error()};
-  sockets_ = std::move(*sockets);
   for (const std::string& w : warnings) log(Subsystem::NET, 1, w);
 
   uv_timer_init(&loop_, &timer_);
   uv_timer_init(&loop_, &shutdown_timer_);
-  uv_idle_init(&loop_, &idle_);
-  timer_.data = shutdown_timer_.data = idle_.data = this;
+  timer_.data = shutdown_timer_.data = this;
   for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) {
     uv_signal_init(&loop_, s);
     s->data = this;
@@ -89,20 +83,12 @@ Status<std::string> Daemon::start() {
   uv_signal_start(&sigint_, signal_cb, SIGINT);
   uv_signal_start(&sighup_, signal_cb, SIGHUP);
 
-  for (UdpSocket& s : sockets_.sockets()) {
-    auto p = std::make_unique<Poll>();
-    p->daemon = this;
-    p->socket = &s;
-    p->handle.data = p.get();
-    if (int rc = uv_poll_init_socket(&loop_, &p->handle, s.fd()); rc != 0)
-      return Unexpected{std::string("uv_poll_init_socket: ") + uv_strerror(rc)};
-    uv_poll_start(&p->handle, UV_READABLE, [](uv_poll_t* h, int status, int) {
-      auto* poll = static_cast<Poll*>(h->data);
-      if (status < 0) return;
-      poll->daemon->guarded("receive", [&] { poll->daemon->on_readable(); });
-    });
-    polls_.push_back(std::move(p));
-  }
+  pump_ = std::make_unique<DatagramPump>(
+      &loop_, std::move(*sockets),
+      [this](const ReceivedDatagram& d, ByteView data) { on_datagram(d, data); },
+      [this](const char* where, const std::function<void()>& f) { guarded(where, f); }, counters_,
+      log_);
+  if (auto s = pump_->start(); !s) return s;
 
   control_ = std::make_unique<ControlServer>(
       &loop_, [this](const std::string& line) { return handle_control_line(line); });
@@ -110,9 +96,7 @@ Status<std::string> Daemon::start() {
 
   engine_ = std::make_unique<ike::IkeEngine>(config_.engine, *rng_);
 
-  std::string listening;
-  for (const UdpSocket& s : sockets_.sockets())
-    listening += (listening.empty() ? "" : ", ") + s.bound().to_string();
+  std::string listening = pump_->listening();
   log(Subsystem::CFG, 0,
       std::string("ikeme-peer ") + ikeme::kVersion +
           " started: " + std::to_string(config_.engine.connections.size()) +
@@ -131,14 +115,12 @@ void Daemon::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (control_) control_->close();
-  for (auto& p : polls_)
-    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&p->handle)))
-      uv_close(reinterpret_cast<uv_handle_t*>(&p->handle), nullptr);
+  if (pump_) pump_->stop();
   if (handles_initialized_)
     for (uv_handle_t* h :
          {reinterpret_cast<uv_handle_t*>(&timer_), reinterpret_cast<uv_handle_t*>(&shutdown_timer_),
-          reinterpret_cast<uv_handle_t*>(&idle_), reinterpret_cast<uv_handle_t*>(&sigterm_),
-          reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sighup_)})
+          reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_),
+          reinterpret_cast<uv_handle_t*>(&sighup_)})
       if (!uv_is_closing(h)) uv_close(h, nullptr);
 }
 
@@ -150,36 +132,14 @@ void Daemon::apply(ike::Actions& actions) {
     if (log_.enabled(Subsystem::KNL, 1))
       log_.write(ike::LogLine{Subsystem::KNL, 1, e.params.ike_sa_id, e.params.connection, text});
   }
-  for (const ike::SendDatagram& d : actions.sends) send(d);
+  for (const ike::SendDatagram& d : actions.sends) pump_->send(d);
   actions = ike::Actions{};
-}
-
-void Daemon::send(const ike::SendDatagram& d) {
-  UdpSocket* s = sockets_.for_source(d.from);
-  if (!s) {
-    ++counters_.send_errors;
-    log(Subsystem::NET, 1,
-        "no socket to send from " + d.from.to_string() + ", datagram to " + d.to.to_string() +
-            " dropped (is " + d.from.address.to_string() + " a listen address?)");
-    return;
-  }
-  if (auto r = s->send(d.from, d.to, d.data); !r) {
-    ++counters_.send_errors;
-    log(Subsystem::NET, 1, "error sending packet: " + r.error());
-    return;
-  }
-  ++counters_.datagrams_sent;
-  if (log_.enabled(Subsystem::NET, 2))
-    log(Subsystem::NET, 2,
-        "sent " + std::to_string(d.data.size()) + " bytes from " + d.from.to_string() + " to " +
-            d.to.to_string());
 }
 
 void Daemon::after_engine() {
   if (stopped_) return;
   // What arrived while the engine worked goes to the queue before the kernel's buffer overflows.
-  drain_sockets();
-  update_idle();
+  pump_->drain();
   if (shutting_down_ && engine_->sa_count() == 0) {
     log(Subsystem::CFG, 1, "all IKE SAs are gone, exiting");
     stop();
@@ -210,69 +170,6 @@ void Daemon::on_timer() {
   apply(a);
   after_engine();
   in_timer_ = false;
-}
-
-void Daemon::on_readable() {
-  drain_sockets();
-  handle_queued();
-}
-
-void Daemon::drain_sockets() {
-  for (UdpSocket& s : sockets_.sockets()) drain(s);
-}
-
-void Daemon::drain(UdpSocket& socket) {
-  for (int i = 0; i < kReadBurst && !stopped_; ++i) {
-    if (queue_.size() >= kMaxQueuedDatagrams || queued_bytes_ >= kMaxQueuedBytes) return;
-    ReceivedDatagram d;
-    std::string error;
-    switch (socket.receive(buffer_, d, error)) {
-      case UdpSocket::RecvStatus::WouldBlock:
-        return;
-      case UdpSocket::RecvStatus::Error:
-        ++counters_.receive_errors;
-        log(Subsystem::NET, 1, "error receiving on " + socket.bound().to_string() + ": " + error);
-        return;
-      case UdpSocket::RecvStatus::Datagram:
-        ++counters_.datagrams_received;
-        if (d.truncated) {
-          ++counters_.truncated;
-          log(Subsystem::NET, 1,
-              "datagram from " + d.remote.to_string() + " larger than " +
-                  std::to_string(buffer_.size()) + " bytes dropped");
-          continue;
-        }
-        queue_.push_back(QueuedDatagram{
-            d, std::vector<uint8_t>(buffer_.begin(),
-                                    buffer_.begin() + static_cast<std::ptrdiff_t>(d.size))});
-        queued_bytes_ += d.size;
-        break;
-    }
-  }
-}
-
-void Daemon::handle_queued() {
-  for (int i = 0; i < kReadBurst && !queue_.empty() && !stopped_; ++i) {
-    QueuedDatagram q = std::move(queue_.front());
-    queue_.pop_front();
-    queued_bytes_ -= q.data.size();
-    on_datagram(q.meta, ByteView(q.data.data(), q.data.size()));
-  }
-  update_idle();
-}
-
-void Daemon::update_idle() {
-  if (stopped_ || !handles_initialized_) return;
-  if (queue_.empty()) {
-    uv_idle_stop(&idle_);
-    return;
-  }
-  // An active idle handle makes the loop poll without blocking, so the next batch follows after
-  // the control socket, the timer and the sockets had their turn.
-  uv_idle_start(&idle_, [](uv_idle_t* h) {
-    auto* d = static_cast<Daemon*>(h->data);
-    d->guarded("receive", [&] { d->handle_queued(); });
-  });
 }
 
 void Daemon::on_datagram(const ReceivedDatagram& d, ByteView data) {

@@ -1,0 +1,140 @@
+#include "peer/datagram_pump.hpp"
+
+namespace ikeme::peer {
+
+using ike::Subsystem;
+
+DatagramPump::DatagramPump(uv_loop_t* loop, SocketSet sockets, Handler handler, Guard guard,
+                           DaemonCounters& counters, LogSink& log)
+    : loop_(loop),
+      sockets_(std::move(sockets)),
+      handler_(std::move(handler)),
+      guard_(std::move(guard)),
+      counters_(counters),
+      log_(log),
+      buffer_(65536) {}
+
+DatagramPump::~DatagramPump() = default;
+
+Status<std::string> DatagramPump::start() {
+  uv_idle_init(loop_, &idle_);
+  idle_.data = this;
+  started_ = true;
+  for (UdpSocket& s : sockets_.sockets()) {
+    auto p = std::make_unique<Poll>();
+    p->pump = this;
+    p->handle.data = p.get();
+    if (int rc = uv_poll_init_socket(loop_, &p->handle, s.fd()); rc != 0)
+      return Unexpected{std::string("uv_poll_init_socket: ") + uv_strerror(rc)};
+    uv_poll_start(&p->handle, UV_READABLE, [](uv_poll_t* h, int status, int) {
+      auto* pump = static_cast<Poll*>(h->data)->pump;
+      if (status < 0) return;
+      pump->guard_("receive", [pump] {
+        pump->drain();
+        pump->handle_queued();
+      });
+    });
+    polls_.push_back(std::move(p));
+  }
+  return {};
+}
+
+void DatagramPump::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& p : polls_)
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&p->handle)))
+      uv_close(reinterpret_cast<uv_handle_t*>(&p->handle), nullptr);
+  if (started_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&idle_)))
+    uv_close(reinterpret_cast<uv_handle_t*>(&idle_), nullptr);
+}
+
+std::string DatagramPump::listening() const {
+  std::string out;
+  for (const UdpSocket& s : sockets_.sockets())
+    out += (out.empty() ? "" : ", ") + s.bound().to_string();
+  return out;
+}
+
+void DatagramPump::send(const ike::SendDatagram& d) {
+  UdpSocket* s = sockets_.for_source(d.from);
+  if (!s) {
+    ++counters_.send_errors;
+    log_.log(Subsystem::NET, 1,
+             "no socket to send from " + d.from.to_string() + ", datagram to " + d.to.to_string() +
+                 " dropped (is " + d.from.address.to_string() + " a listen address?)");
+    return;
+  }
+  if (auto r = s->send(d.from, d.to, d.data); !r) {
+    ++counters_.send_errors;
+    log_.log(Subsystem::NET, 1, "error sending packet: " + r.error());
+    return;
+  }
+  ++counters_.datagrams_sent;
+  if (log_.enabled(Subsystem::NET, 2))
+    log_.log(Subsystem::NET, 2,
+             "sent " + std::to_string(d.data.size()) + " bytes from " + d.from.to_string() +
+                 " to " + d.to.to_string());
+}
+
+void DatagramPump::drain() {
+  for (UdpSocket& s : sockets_.sockets()) drain(s);
+  update_idle();
+}
+
+void DatagramPump::drain(UdpSocket& socket) {
+  for (int i = 0; i < kReadBurst && !stopped_; ++i) {
+    if (queue_.size() >= kMaxQueuedDatagrams || queued_bytes_ >= kMaxQueuedBytes) return;
+    ReceivedDatagram d;
+    std::string error;
+    switch (socket.receive(buffer_, d, error)) {
+      case UdpSocket::RecvStatus::WouldBlock:
+        return;
+      case UdpSocket::RecvStatus::Error:
+        ++counters_.receive_errors;
+        log_.log(Subsystem::NET, 1,
+                 "error receiving on " + socket.bound().to_string() + ": " + error);
+        return;
+      case UdpSocket::RecvStatus::Datagram:
+        ++counters_.datagrams_received;
+        if (d.truncated) {
+          ++counters_.truncated;
+          log_.log(Subsystem::NET, 1,
+                   "datagram from " + d.remote.to_string() + " larger than " +
+                       std::to_string(buffer_.size()) + " bytes dropped");
+          continue;
+        }
+        queue_.push_back(QueuedDatagram{
+            d, std::vector<uint8_t>(buffer_.begin(),
+                                    buffer_.begin() + static_cast<std::ptrdiff_t>(d.size))});
+        queued_bytes_ += d.size;
+        break;
+    }
+  }
+}
+
+void DatagramPump::handle_queued() {
+  for (int i = 0; i < kReadBurst && !queue_.empty() && !stopped_; ++i) {
+    QueuedDatagram q = std::move(queue_.front());
+    queue_.pop_front();
+    queued_bytes_ -= q.data.size();
+    handler_(q.meta, ByteView(q.data.data(), q.data.size()));
+  }
+  update_idle();
+}
+
+void DatagramPump::update_idle() {
+  if (stopped_ || !started_) return;
+  if (queue_.empty()) {
+    uv_idle_stop(&idle_);
+    return;
+  }
+  // An active idle handle makes the loop poll without blocking, so the next batch follows after
+  // the control socket, the timer and the sockets had their turn.
+  uv_idle_start(&idle_, [](uv_idle_t* h) {
+    auto* pump = static_cast<DatagramPump*>(h->data);
+    pump->guard_("receive", [pump] { pump->handle_queued(); });
+  });
+}
+
+}  // namespace ikeme::peer
