@@ -13,7 +13,7 @@
 #include "config/pseudonym_directory.hpp"
 #include "ike/sa/ike_sa.hpp"
 #include "ike/sa/mediation_hooks.hpp"
-#include "mediator/core/limits.hpp"
+#include "config/mediator_limits.hpp"
 #include "mediator/core/me_connect.hpp"
 #include "mediator/core/stats.hpp"
 #include "mediator/core/token_bucket.hpp"
@@ -23,6 +23,7 @@ namespace ikeme::mediator {
 using config::CredentialKind;
 using config::Directory;
 using config::DirectoryEntry;
+using config::Limits;
 
 struct Registration {
   uint32_t sa_id = 0;

@@ -1,11 +1,11 @@
 #pragma once
-// The mediation server's limits and timers (mediator config `limits:`; docs/mediator.md).
+// The mediation server's limits and timers (mediator config `mediator.limits`; docs/mediator.md).
 
 #include <cstddef>
 
 #include "ike/sa/endpoint.hpp"
 
-namespace ikeme::mediator {
+namespace ikeme::config {
 
 struct Limits {
   size_t max_endpoints = 16;        // ME_ENDPOINT notifies in one ME_CONNECT request
@@ -20,4 +20,4 @@ struct Limits {
   ike::Duration callback_timeout{600000};  // a remembered ME_CALLBACK
 };
 
-}  // namespace ikeme::mediator
+}  // namespace ikeme::config
