@@ -32,6 +32,7 @@ void IkeEngine::reload(EngineConfig config) {
   connections_.clear();
   for (const ConnectionConfig& c : config_.connections)
     connections_.push_back(std::make_shared<const ConnectionConfig>(c));
+  secret_index_ = SecretIndex(config_.ike_secrets);
   if (config_.ke_reuse_lifetime.count() > 0)
     ke_pool_ = std::make_unique<KeyExchangePool>(config_.ke_reuse_lifetime,
                                                  std::max(1u, config_.ke_reuse_max_uses));
@@ -41,7 +42,8 @@ void IkeEngine::reload(EngineConfig config) {
 }
 
 SaContext IkeEngine::context() {
-  return SaContext{&config_, &rng_, &next_child_id_, &wall_clock_, hooks_, ke_pool_.get()};
+  return SaContext{&config_, &rng_,          &next_child_id_, &wall_clock_,
+                   hooks_,   ke_pool_.get(), &secret_index_};
 }
 
 size_t IkeEngine::half_open_count() const {

@@ -130,6 +130,7 @@ class IkeEngine {
   EngineStats stats_;
   MediationHooks* hooks_ = nullptr;
   std::unique_ptr<KeyExchangePool> ke_pool_;
+  SecretIndex secret_index_;  // over config_.ike_secrets
 
   // Initiations to start later: keyingtries retries and dpd_action=restart.
   struct PendingInitiate {

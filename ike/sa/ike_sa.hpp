@@ -23,6 +23,7 @@
 #include "ike/sa/fragment_assembler.hpp"
 #include "ike/sa/key_exchange_pool.hpp"
 #include "ike/sa/mediation_hooks.hpp"
+#include "ike/sa/secret_index.hpp"
 
 namespace ikeme::ike {
 
@@ -36,6 +37,7 @@ struct SaContext {
   // IKE-ME mediation server (null: not a mediation server) and DH reuse (null: fresh keys).
   MediationHooks* mediation = nullptr;
   KeyExchangePool* ke_pool = nullptr;
+  const SecretIndex* secrets = nullptr;  // config->ike_secrets by identity (secret_index.hpp)
 };
 
 struct ChildSaInfo {
@@ -181,6 +183,8 @@ class IkeSa {
   // RFC 7296 §1.4.1: delete a CHILD_SA the responder created that we do not accept.
   void refuse_child(const std::string& why, Timestamp now, Actions& out);
   Bytes auth_value(bool ours, const IdPayload& id) const;
+  // find_psk over the configured secrets, through the engine's index (secret_index.cpp).
+  const SharedSecret* find_secret(const Identity& local, const Identity& remote) const;
   // Our identity: the configured one, else the certificate's subject DN (pubkey) or our address.
   Identity local_identity() const;
   // Why our own authentication cannot be made (no PSK, no certificate/key, id not in the cert).
