@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "config/mediator_limits.hpp"
 #include "config/pseudonym_directory.hpp"
 #include "ike/sa/ike_sa.hpp"
 #include "ike/sa/mediation_hooks.hpp"
-#include "config/mediator_limits.hpp"
 #include "mediator/core/me_connect.hpp"
 #include "mediator/core/stats.hpp"
 #include "mediator/core/token_bucket.hpp"
