@@ -139,12 +139,7 @@ R<Directory> load_document(const YamlDocument& doc) {
 }
 
 R<Directory> load(const YamlDocument& doc) {
-  try {
-    return load_document(doc);
-  } catch (const std::exception& e) {
-    return Unexpected{
-        ConfigError{doc.file(), 0, 0, "", std::string("internal error: ") + e.what()}};
-  }
+  return guarded_load(doc, load_document);
 }
 
 }  // namespace

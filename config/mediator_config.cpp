@@ -178,12 +178,7 @@ R<MediatorConfig> load_document(const YamlDocument& doc) {
 }
 
 R<MediatorConfig> load(const YamlDocument& doc) {
-  try {
-    return load_document(doc);
-  } catch (const std::exception& e) {
-    return Unexpected{
-        ConfigError{doc.file(), 0, 0, "", std::string("internal error: ") + e.what()}};
-  }
+  return guarded_load(doc, load_document);
 }
 
 }  // namespace

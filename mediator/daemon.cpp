@@ -18,10 +18,8 @@ Daemon::Daemon(DaemonOptions options, config::MediatorConfig config, config::Dir
       log_(log) {}
 
 Daemon::~Daemon() {
-  if (!loop_initialized_) return;
   stop();
-  uv_run(&loop_, UV_RUN_DEFAULT);  // lets the close callbacks run
-  uv_loop_close(&loop_);
+  loop_.finish();  // before the members whose handles it closes go away
 }
 
 void Daemon::log(Subsystem s, int level, std::string text) {
@@ -43,14 +41,11 @@ ike::Timestamp Daemon::now() {
   if (server_)
     server_->engine().set_wall_clock(
         std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
-  uv_update_time(&loop_);
-  return ike::Timestamp(static_cast<int64_t>(uv_now(&loop_)));
+  return loop_.now();
 }
 
 Status<std::string> Daemon::start() {
-  if (int rc = uv_loop_init(&loop_); rc != 0)
-    return Unexpected{std::string("uv_loop_init: ") + uv_strerror(rc)};
-  loop_initialized_ = true;
+  if (auto s = loop_.init(); !s) return s;
   started_ = now();
   const config::PeerConfig& base = config_.base;
   const bool default_listen = base.daemon.listen.empty();
@@ -63,35 +58,25 @@ Status<std::string> Daemon::start() {
   if (!sockets) return Unexpected{"cannot listen: " + sockets.error()};
   for (const std::string& w : warnings) log(Subsystem::NET, 1, w);
 
-  for (uv_timer_t* t : {&timer_, &shutdown_timer_, &directory_timer_}) {
-    uv_timer_init(&loop_, t);
-    t->data = this;
-  }
-  for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) {
-    uv_signal_init(&loop_, s);
-    s->data = this;
-  }
-  handles_initialized_ = true;
-  auto signal_cb = [](uv_signal_t* h, int signum) {
-    static_cast<Daemon*>(h->data)->on_signal(signum);
-  };
-  uv_signal_start(&sigterm_, signal_cb, SIGTERM);
-  uv_signal_start(&sigint_, signal_cb, SIGINT);
-  uv_signal_start(&sighup_, signal_cb, SIGHUP);
+  loop_.start([this] { guarded("timer", [this] { on_timer(); }); },
+              [this](int signum) { on_signal(signum); });
+  uv_timer_init(loop_.get(), &directory_timer_);
+  directory_timer_.data = this;
+  directory_timer_started_ = true;
 
   server_ =
       std::make_unique<MediationServer>(base.engine, directory_, config_.mediator.limits, *rng_);
   pump_ = std::make_unique<peer::DatagramPump>(
-      &loop_, std::move(*sockets),
+      loop_.get(), std::move(*sockets),
       [this](const peer::ReceivedDatagram& d, ByteView data) { on_datagram(d, data); },
       [this](const char* where, const std::function<void()>& f) { guarded(where, f); }, counters_,
       log_);
   if (auto s = pump_->start(); !s) return s;
   control_ = std::make_unique<peer::ControlServer>(
-      &loop_, [this](const std::string& line) { return handle_control_line(line); });
+      loop_.get(), [this](const std::string& line) { return handle_control_line(line); });
   if (auto s = control_->listen(base.daemon.control_socket); !s) return s;
   if (config_.mediator.metrics) {
-    metrics_ = std::make_unique<MetricsServer>(&loop_, [this] { return metrics_text(); });
+    metrics_ = std::make_unique<MetricsServer>(loop_.get(), [this] { return metrics_text(); });
     if (auto s = metrics_->listen(*config_.mediator.metrics); !s) return s;
   }
   if (auto s = watch_directory(); !s) log(Subsystem::CFG, 1, s.error());
@@ -110,7 +95,7 @@ Status<std::string> Daemon::start() {
 Status<std::string> Daemon::watch_directory() {
   // The folder, not the file: a rename over the file (ikemectl, editors) ends a watch on it.
   std::filesystem::path folder = config_.mediator.directory.parent_path();
-  if (int rc = uv_fs_event_init(&loop_, &directory_watch_); rc != 0)
+  if (int rc = uv_fs_event_init(loop_.get(), &directory_watch_); rc != 0)
     return Unexpected{std::string("cannot watch the directory file: ") + uv_strerror(rc)};
   directory_watch_.data = this;
   watching_ = true;
@@ -137,7 +122,7 @@ Status<std::string> Daemon::watch_directory() {
 }
 
 int Daemon::run() {
-  uv_run(&loop_, UV_RUN_DEFAULT);
+  loop_.run();
   return exit_code_;
 }
 
@@ -149,13 +134,9 @@ void Daemon::stop() {
   if (pump_) pump_->stop();
   if (watching_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&directory_watch_)))
     uv_close(reinterpret_cast<uv_handle_t*>(&directory_watch_), nullptr);
-  if (handles_initialized_)
-    for (uv_handle_t* h :
-         {reinterpret_cast<uv_handle_t*>(&timer_), reinterpret_cast<uv_handle_t*>(&shutdown_timer_),
-          reinterpret_cast<uv_handle_t*>(&directory_timer_),
-          reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_),
-          reinterpret_cast<uv_handle_t*>(&sighup_)})
-      if (!uv_is_closing(h)) uv_close(h, nullptr);
+  if (directory_timer_started_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&directory_timer_)))
+    uv_close(reinterpret_cast<uv_handle_t*>(&directory_timer_), nullptr);
+  loop_.close();
 }
 
 void Daemon::apply(ike::Actions& actions) {
@@ -172,30 +153,14 @@ void Daemon::after_server() {
     stop();
     return;
   }
-  std::optional<ike::Timestamp> next = server_->next_timeout();
-  if (!next) {
-    uv_timer_stop(&timer_);
-    return;
-  }
-  ike::Timestamp t = now();
-  uint64_t delay = *next > t ? static_cast<uint64_t>((*next - t).count()) : 0;
-  if (delay == 0 && in_timer_) delay = 1;  // a deadline just handled must not spin the loop
-  uv_timer_start(
-      &timer_,
-      [](uv_timer_t* h) {
-        auto* d = static_cast<Daemon*>(h->data);
-        d->guarded("timer", [d] { d->on_timer(); });
-      },
-      delay, 0);
+  loop_.arm(server_->next_timeout());
 }
 
 void Daemon::on_timer() {
-  in_timer_ = true;
   ike::Actions a;
   server_->handle_timeout(now(), a);
   apply(a);
   after_server();
-  in_timer_ = false;
 }
 
 void Daemon::on_datagram(const peer::ReceivedDatagram& d, ByteView data) {
@@ -245,17 +210,12 @@ void Daemon::begin_shutdown(const std::string& why) {
     stop();
     return;
   }
-  uv_timer_start(
-      &shutdown_timer_,
-      [](uv_timer_t* h) {
-        auto* d = static_cast<Daemon*>(h->data);
-        d->log(Subsystem::CFG, 1,
-               std::to_string(d->server_->engine().sa_count()) +
-                   " IKE SA(s) still deleting after " + std::to_string(kShutdownGraceMs) +
-                   " ms, exiting anyway");
-        d->stop();
-      },
-      kShutdownGraceMs, 0);
+  loop_.grace(kShutdownGraceMs, [this] {
+    log(Subsystem::CFG, 1,
+        std::to_string(server_->engine().sa_count()) + " IKE SA(s) still deleting after " +
+            std::to_string(kShutdownGraceMs) + " ms, exiting anyway");
+    stop();
+  });
   after_server();
 }
 

@@ -19,6 +19,7 @@
 #include "peer/control_protocol.hpp"
 #include "peer/control_server.hpp"
 #include "peer/datagram_pump.hpp"
+#include "peer/event_loop.hpp"
 #include "peer/log_sink.hpp"
 
 namespace ikeme::mediator {
@@ -67,6 +68,9 @@ class Daemon {
   // directory only. Atomic: on any error the running state stays as it was.
   Status<std::string> reload(const std::string& trigger);
   Status<std::string> reload_directory(const std::string& trigger);
+  Status<std::string> reload_failed(const std::string& what, const std::string& trigger,
+                                    const std::string& why);
+  void install(const std::string& what, const std::string& trigger);
 
   DaemonOptions options_;
   config::MediatorConfig config_;
@@ -74,20 +78,18 @@ class Daemon {
   std::unique_ptr<ike::crypto::Rng> rng_;
   peer::LogSink& log_;
 
-  uv_loop_t loop_{};
-  bool loop_initialized_ = false;
+  peer::EventLoop loop_;
   std::unique_ptr<MediationServer> server_;
   std::unique_ptr<peer::DatagramPump> pump_;
   std::unique_ptr<peer::ControlServer> control_;
   std::unique_ptr<MetricsServer> metrics_;
-  uv_timer_t timer_{}, shutdown_timer_{}, directory_timer_{};
-  uv_signal_t sigterm_{}, sigint_{}, sighup_{};
+  uv_timer_t directory_timer_{};
   uv_fs_event_t directory_watch_{};
-  bool handles_initialized_ = false, watching_ = false;
+  bool directory_timer_started_ = false, watching_ = false;
   peer::DaemonCounters counters_;
   uint64_t reloads_ = 0, reload_failures_ = 0;
   ike::Timestamp started_{0};
-  bool in_timer_ = false, shutting_down_ = false, stopped_ = false;
+  bool shutting_down_ = false, stopped_ = false;
   int exit_code_ = 0;
 };
 

@@ -176,48 +176,44 @@ std::string Daemon::metrics_text() {
   return out;
 }
 
-Status<std::string> Daemon::reload_directory(const std::string& trigger) {
-  auto loaded = config::load_directory(config_.mediator.directory);
-  if (!loaded) {
-    ++reload_failures_;
-    std::string why = loaded.error().to_string();
-    log(Subsystem::CFG, 0,
-        "directory reload (" + trigger + ") failed, keeping the old directory: " + why);
-    return Unexpected{why};
-  }
-  directory_ = std::move(*loaded);
+// A failed reload: counted, logged, and the running state stays.
+Status<std::string> Daemon::reload_failed(const std::string& what, const std::string& trigger,
+                                          const std::string& why) {
+  ++reload_failures_;
+  log(Subsystem::CFG, 0, what + " (" + trigger + ") failed, keeping the old one: " + why);
+  return Unexpected{why};
+}
+
+// Hands the (possibly new) configuration and directory to the server: registrations of
+// removed pseudonyms are closed.
+void Daemon::install(const std::string& what, const std::string& trigger) {
   ++reloads_;
   ike::Actions a;
   server_->reload(config_.base.engine, directory_, config_.mediator.limits, now(), a);
   apply(a);
   after_server();
   log(Subsystem::CFG, 1,
-      "directory " + config_.mediator.directory.string() + " reloaded (" + trigger +
-          "): " + std::to_string(directory_.entries().size()) + " pseudonym(s)");
+      what + " reloaded (" + trigger + "): " + std::to_string(directory_.entries().size()) +
+          " pseudonym(s)");
+}
+
+Status<std::string> Daemon::reload_directory(const std::string& trigger) {
+  auto loaded = config::load_directory(config_.mediator.directory);
+  if (!loaded) return reload_failed("directory reload", trigger, loaded.error().to_string());
+  directory_ = std::move(*loaded);
+  install("directory " + config_.mediator.directory.string(), trigger);
   return {};
 }
 
 Status<std::string> Daemon::reload(const std::string& trigger) {
   auto loaded = config::load_mediator_config(options_.config_path);
-  if (!loaded) {
-    ++reload_failures_;
-    std::string why = loaded.error().to_string();
-    log(Subsystem::CFG, 0,
-        "reload (" + trigger + ") failed, keeping the old configuration: " + why);
-    return Unexpected{why};
-  }
+  if (!loaded) return reload_failed("reload", trigger, loaded.error().to_string());
   config::MediatorConfig next = std::move(*loaded);
   peer::absolutize_paths(next.base, options_.base_dir);
   if (next.mediator.directory.is_relative())
     next.mediator.directory = (options_.base_dir / next.mediator.directory).lexically_normal();
   auto dir = config::load_directory(next.mediator.directory);
-  if (!dir) {
-    ++reload_failures_;
-    std::string why = dir.error().to_string();
-    log(Subsystem::CFG, 0,
-        "reload (" + trigger + ") failed, keeping the old configuration: " + why);
-    return Unexpected{why};
-  }
+  if (!dir) return reload_failed("reload", trigger, dir.error().to_string());
   // Sockets, the control socket, the metrics address and the watched file need a restart.
   const config::PeerConfig& old = config_.base;
   if (next.base.daemon.listen != old.daemon.listen || next.base.engine.port != old.engine.port ||
@@ -241,14 +237,7 @@ Status<std::string> Daemon::reload(const std::string& trigger) {
   }
   config_ = std::move(next);
   directory_ = std::move(*dir);
-  ++reloads_;
-  ike::Actions a;
-  server_->reload(config_.base.engine, directory_, config_.mediator.limits, now(), a);
-  apply(a);
-  after_server();
-  log(Subsystem::CFG, 1,
-      "reloaded " + options_.config_path.string() + " (" + trigger +
-          "): " + std::to_string(directory_.entries().size()) + " pseudonym(s)");
+  install(options_.config_path.string() + " and its directory", trigger);
   return {};
 }
 

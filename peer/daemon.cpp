@@ -19,10 +19,8 @@ Daemon::Daemon(DaemonOptions options, config::PeerConfig config,
     : options_(std::move(options)), config_(std::move(config)), rng_(std::move(rng)), log_(log) {}
 
 Daemon::~Daemon() {
-  if (!loop_initialized_) return;
   stop();
-  uv_run(&loop_, UV_RUN_DEFAULT);  // lets the close callbacks run
-  uv_loop_close(&loop_);
+  loop_.finish();  // before the members whose handles it closes go away
 }
 
 void Daemon::log(Subsystem s, int level, std::string text) {
@@ -47,14 +45,11 @@ ike::Timestamp Daemon::now() {
   if (engine_)
     engine_->set_wall_clock(
         std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
-  uv_update_time(&loop_);
-  return ike::Timestamp(static_cast<int64_t>(uv_now(&loop_)));
+  return loop_.now();
 }
 
 Status<std::string> Daemon::start() {
-  if (int rc = uv_loop_init(&loop_); rc != 0)
-    return Unexpected{std::string("uv_loop_init: ") + uv_strerror(rc)};
-  loop_initialized_ = true;
+  if (auto s = loop_.init(); !s) return s;
   started_ = now();
 
   // Sockets: every listen address on the IKE port and on the NAT-T port.
@@ -68,30 +63,18 @@ Status<std::string> Daemon::start() {
   if (!sockets) return Unexpected{"cannot listen: " + sockets.error()};
   for (const std::string& w : warnings) log(Subsystem::NET, 1, w);
 
-  uv_timer_init(&loop_, &timer_);
-  uv_timer_init(&loop_, &shutdown_timer_);
-  timer_.data = shutdown_timer_.data = this;
-  for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) {
-    uv_signal_init(&loop_, s);
-    s->data = this;
-  }
-  handles_initialized_ = true;
-  auto signal_cb = [](uv_signal_t* h, int signum) {
-    static_cast<Daemon*>(h->data)->on_signal(signum);
-  };
-  uv_signal_start(&sigterm_, signal_cb, SIGTERM);
-  uv_signal_start(&sigint_, signal_cb, SIGINT);
-  uv_signal_start(&sighup_, signal_cb, SIGHUP);
+  loop_.start([this] { guarded("timer", [&] { on_timer(); }); },
+              [this](int signum) { on_signal(signum); });
 
   pump_ = std::make_unique<DatagramPump>(
-      &loop_, std::move(*sockets),
+      loop_.get(), std::move(*sockets),
       [this](const ReceivedDatagram& d, ByteView data) { on_datagram(d, data); },
       [this](const char* where, const std::function<void()>& f) { guarded(where, f); }, counters_,
       log_);
   if (auto s = pump_->start(); !s) return s;
 
   control_ = std::make_unique<ControlServer>(
-      &loop_, [this](const std::string& line) { return handle_control_line(line); });
+      loop_.get(), [this](const std::string& line) { return handle_control_line(line); });
   if (auto s = control_->listen(config_.daemon.control_socket); !s) return s;
 
   engine_ = std::make_unique<ike::IkeEngine>(config_.engine, *rng_);
@@ -107,7 +90,7 @@ Status<std::string> Daemon::start() {
 }
 
 int Daemon::run() {
-  uv_run(&loop_, UV_RUN_DEFAULT);
+  loop_.run();
   return exit_code_;
 }
 
@@ -116,12 +99,7 @@ void Daemon::stop() {
   stopped_ = true;
   if (control_) control_->close();
   if (pump_) pump_->stop();
-  if (handles_initialized_)
-    for (uv_handle_t* h :
-         {reinterpret_cast<uv_handle_t*>(&timer_), reinterpret_cast<uv_handle_t*>(&shutdown_timer_),
-          reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_),
-          reinterpret_cast<uv_handle_t*>(&sighup_)})
-      if (!uv_is_closing(h)) uv_close(h, nullptr);
+  loop_.close();
 }
 
 void Daemon::apply(ike::Actions& actions) {
@@ -145,31 +123,14 @@ void Daemon::after_engine() {
     stop();
     return;
   }
-  std::optional<ike::Timestamp> next = engine_->next_timeout();
-  if (!next) {
-    uv_timer_stop(&timer_);
-    return;
-  }
-  ike::Timestamp t = now();
-  uint64_t delay = *next > t ? static_cast<uint64_t>((*next - t).count()) : 0;
-  // A deadline the engine just handled but still reports would spin the loop: wait 1 ms.
-  if (delay == 0 && in_timer_) delay = 1;
-  uv_timer_start(
-      &timer_,
-      [](uv_timer_t* h) {
-        auto* d = static_cast<Daemon*>(h->data);
-        d->guarded("timer", [&] { d->on_timer(); });
-      },
-      delay, 0);
+  loop_.arm(engine_->next_timeout());
 }
 
 void Daemon::on_timer() {
-  in_timer_ = true;
   ike::Actions a;
   engine_->handle_timeout(now(), a);
   apply(a);
   after_engine();
-  in_timer_ = false;
 }
 
 void Daemon::on_datagram(const ReceivedDatagram& d, ByteView data) {
@@ -227,16 +188,12 @@ void Daemon::begin_shutdown(const std::string& why) {
     stop();
     return;
   }
-  uv_timer_start(
-      &shutdown_timer_,
-      [](uv_timer_t* h) {
-        auto* d = static_cast<Daemon*>(h->data);
-        d->log(Subsystem::CFG, 1,
-               std::to_string(d->engine_->sa_count()) + " IKE SA(s) still deleting after " +
-                   std::to_string(kShutdownGraceMs) + " ms, exiting anyway");
-        d->stop();
-      },
-      kShutdownGraceMs, 0);
+  loop_.grace(kShutdownGraceMs, [this] {
+    log(Subsystem::CFG, 1,
+        std::to_string(engine_->sa_count()) + " IKE SA(s) still deleting after " +
+            std::to_string(kShutdownGraceMs) + " ms, exiting anyway");
+    stop();
+  });
   after_engine();
 }
 

@@ -5,8 +5,8 @@
 //
 // Sockets, the receive queue and sends: datagram_pump.hpp (shared with ikeme-mediator).
 //
-// Time: one uv_timer_t, re-armed to engine.next_timeout() after every engine call; the engine's
-// Timestamp is uv_now() (libuv's monotonic clock in ms, refreshed before each engine call).
+// Time, signals and the loop itself: event_loop.hpp (also shared); its timer is re-armed to
+// engine.next_timeout() after every engine call.
 
 #include <uv.h>
 
@@ -25,6 +25,7 @@
 #include "peer/control_protocol.hpp"
 #include "peer/control_server.hpp"
 #include "peer/datagram_pump.hpp"
+#include "peer/event_loop.hpp"
 #include "peer/log_sink.hpp"
 #include "peer/socket_set.hpp"
 
@@ -81,20 +82,14 @@ class Daemon {
   std::unique_ptr<ike::crypto::Rng> rng_;
   LogSink& log_;
 
-  uv_loop_t loop_{};
-  bool loop_initialized_ = false;
+  EventLoop loop_;
   std::unique_ptr<ike::IkeEngine> engine_;
   std::unique_ptr<DatagramPump> pump_;
-  uv_timer_t timer_{};
-  uv_timer_t shutdown_timer_{};
-  uv_signal_t sigterm_{}, sigint_{}, sighup_{};
-  bool handles_initialized_ = false;
   std::unique_ptr<ControlServer> control_;
 
   ChildSaTable children_;
   DaemonCounters counters_;
   ike::Timestamp started_{0};
-  bool in_timer_ = false;
   bool shutting_down_ = false;
   bool stopped_ = false;
   int exit_code_ = 0;

@@ -228,33 +228,8 @@ int main(int argc, char** argv) {
       static_cast<double>(established) / secs, static_cast<unsigned long long>(failed), window,
       sources, ke_reuse_s ? "on" : "off");
   std::fflush(stdout);
-  // Keep the SAs (and so the registrations) up while the caller measures the server, until
-  // stdin closes or HOLD_S seconds pass.
-  if (const char* hold = std::getenv("MEDIATOR_LOAD_HOLD_S")) {
-    int s = std::atoi(hold);
-    Timestamp until = clock_now() + Duration(s * 1000);
-    while (clock_now() < until) {
-      int ready = poll(fds.data(), fds.size(), 100);
-      if (ready > 0)
-        for (size_t i = 0; i < fds.size(); ++i) {
-          if (!(fds[i].revents & POLLIN)) continue;
-          Node& n = nodes[i / 2];
-          for (;;) {
-            sockaddr_in from{};
-            socklen_t len = sizeof from;
-            ssize_t r = recvfrom(fds[i].fd, buf.data(), buf.size(), 0,
-                                 reinterpret_cast<sockaddr*>(&from), &len);
-            if (r <= 0) break;
-            Endpoint remote{from_v4(from), ntohs(from.sin_port)};
-            Actions out;
-            n.engine->handle_datagram(Endpoint{n.address, n.port[i % 2]}, remote,
-                                      ByteView(buf.data(), static_cast<size_t>(r)), clock_now(),
-                                      out);
-            send_all(n, out);
-          }
-        }
-    }
-  }
+  // The server keeps the registrations after we exit: no DELETE is sent, and it runs no
+  // liveness checks, so the caller measures its memory afterwards.
   for (Node& n : nodes) {
     close(n.fd[0]);
     close(n.fd[1]);
