@@ -140,7 +140,9 @@ R<MediatorConfig> load_document(const YamlDocument& doc) {
   for (const ike::ConnectionConfig& c : out.base.engine.connections) {
     if (c.mediation && c.children.empty()) continue;
     auto at = conns->find(c.name);
-    const YamlNode& node = at && *at ? **at : *conns;
+    YamlNode node = at && *at ? **at : *conns;
+    // Point at `mediation:` (or `children:`) when it is written.
+    if (auto key = node.find(c.mediation ? "children" : "mediation"); key && *key) node = **key;
     return Unexpected{node.error(
         c.mediation ? "a mediation server's connection carries no children"
                     : "the mediator accepts mediation connections only: set mediation: yes")};
