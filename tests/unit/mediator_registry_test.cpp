@@ -230,15 +230,23 @@ TEST_CASE("mediator: a new registration replaces the old SA of the same pseudony
   f.start("alice");
   uint32_t first = f.ms->registry().registrations().at(kAlice).sa_id;
   // alice's daemon restarts: a fresh engine, a new SA; the server keeps one registration.
-  f.net.node("alice").engine =
-      std::make_unique<IkeEngine>(client_config(kAlice, "alice-secret"), *f.net.node("alice").rng);
+  // Without INITIAL_CONTACT (which would end the old SA anyway), the registry deletes it.
+  bool initial_contact = GENERATE(true, false);
+  auto cfg = client_config(kAlice, "alice-secret");
+  cfg.connections[0].send_initial_contact = initial_contact;
+  f.net.node("alice").engine = std::make_unique<IkeEngine>(cfg, *f.net.node("alice").rng);
   f.start("alice");
   REQUIRE(f.registered(kAlice));
   CHECK(f.ms->registry().registrations().at(kAlice).sa_id != first);
   CHECK(f.ms->registry().registrations().size() == 1);
-  f.net.advance(Duration(1000));
+  // The old SA's DELETE goes unanswered (its peer state is gone): it ends after the retransmits.
+  f.net.advance(Duration(200000));
   CHECK(f.ms->engine().sa_count() == 1);
+  CHECK(f.registered(kAlice));
   CHECK(f.ms->stats().unregistrations == 0);
+  CHECK(f.ms->stats().replaced == 1);
+  if (!initial_contact)
+    CHECK(f.server->logged("registered again in IKE_SA [2], replacing IKE_SA [1]"));
 }
 
 TEST_CASE("mediator: incomplete requests get INVALID_SYNTAX", "[mediator]") {
