@@ -303,6 +303,7 @@ void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& in
     log(out, 0, "IKE_AUTH refused: " + why);
     send_response(ExchangeType::IKE_AUTH, mid, {make_notify(type)}, out);
     fail(out, why);
+    if (ctx_.mediation && conn_ && conn_->mediation) ctx_.mediation->on_refused(*this, why, out);
   };
   if (state_ != State::Connecting)
     return refuse(NotifyType::INVALID_SYNTAX, "IKE_AUTH on an established SA");
@@ -352,6 +353,7 @@ void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& in
   if (sa && tsi && tsr) {
     if (conn_->mediation) {
       log(out, 0, "CHILD_SA refused: mediation connections carry no CHILD_SAs", Subsystem::CHD);
+      if (ctx_.mediation) ctx_.mediation->on_refused(*this, "CHILD_SA requested", out);
       resp.push_back(make_notify(NotifyType::NO_PROPOSAL_CHOSEN));
     } else {
       const auto& offered_tsi = tsi->as<TsPayload>()->selectors;

@@ -6,6 +6,7 @@
 // request, delete a replaced registration) they queue and apply after the engine call returns,
 // through IkeEngine::send_me_connect / terminate_sa, never from inside the callback.
 
+#include <string>
 #include <vector>
 
 #include "ike/codec/payloads.hpp"
@@ -23,6 +24,9 @@ class MediationHooks {
   virtual void on_mediation_established(const IkeSa& sa, Timestamp now, Actions& out) = 0;
   // An IKE SA is being removed (any SA; the hooks ignore those they do not know).
   virtual void on_sa_removed(const IkeSa& sa, Timestamp now, Actions& out) = 0;
+  // The engine refused something on a mediation SA it answers: its IKE_AUTH (the SA fails), or
+  // a CHILD_SA in it (`why` = "CHILD_SA requested"; the SA stays). The engine logged it already.
+  virtual void on_refused(const IkeSa& sa, const std::string& why, Actions& out) = 0;
   // An authenticated ME_CONNECT request on an established mediation SA. Returns the payloads
   // of the response (empty: an empty response, the request was accepted).
   virtual std::vector<Payload> on_me_connect(const IkeSa& sa, const std::vector<Payload>& request,

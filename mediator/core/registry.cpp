@@ -82,6 +82,15 @@ void Registry::on_sa_removed(const ike::IkeSa& sa, Timestamp, Actions& out) {
   log(out, 1, "'" + p + "' unregistered (IKE_SA [" + std::to_string(sa.id()) + "] gone)");
 }
 
+void Registry::on_refused(const ike::IkeSa& sa, const std::string& why, Actions& out) {
+  const Refusal r = why == "CHILD_SA requested" ? Refusal::ChildSa : Refusal::AuthFailed;
+  stats_.refuse(r);
+  log(out, 1,
+      std::string(r == Refusal::ChildSa ? "CHILD_SA of '" : "registration of '") +
+          sa.remote_id().to_string() + "' from " + sa.remote().to_string() + " refused (" +
+          std::string(name(r)) + "): " + why);
+}
+
 std::vector<Payload> Registry::on_me_connect(const ike::IkeSa& sa,
                                              const std::vector<Payload>& request, Timestamp now,
                                              Actions& out) {

@@ -49,6 +49,7 @@ class Registry final : public ike::MediationHooks {
   void on_mediation_established(const ike::IkeSa& sa, ike::Timestamp now,
                                 ike::Actions& out) override;
   void on_sa_removed(const ike::IkeSa& sa, ike::Timestamp now, ike::Actions& out) override;
+  void on_refused(const ike::IkeSa& sa, const std::string& why, ike::Actions& out) override;
   std::vector<ike::Payload> on_me_connect(const ike::IkeSa& sa,
                                           const std::vector<ike::Payload>& request,
                                           ike::Timestamp now, ike::Actions& out) override;

@@ -21,15 +21,27 @@ enum class Refusal {
   Unauthorized,        // not allowed by the directory (answered exactly like Offline)
   UnexpectedResponse,  // ME_RESPONSE without a relay waiting for it
   RelayFailed,         // the other SA could not take the relayed request
+  AuthFailed,          // IKE_AUTH refused (unknown pseudonym, wrong PSK or certificate, ...)
+  ChildSa,             // a CHILD_SA requested on a mediation connection (refused, SA kept)
   Count
 };
 inline constexpr size_t kRefusalCount = static_cast<size_t>(Refusal::Count);
 
 constexpr std::string_view name(Refusal r) {
-  constexpr std::string_view kNames[] = {
-      "no_me_mediation",   "source_rate_limited", "not_in_directory",    "too_many_registrations",
-      "peer_rate_limited", "invalid_syntax",      "too_many_endpoints",  "too_many_pending",
-      "offline",           "unauthorized",        "unexpected_response", "relay_failed"};
+  constexpr std::string_view kNames[] = {"no_me_mediation",
+                                         "source_rate_limited",
+                                         "not_in_directory",
+                                         "too_many_registrations",
+                                         "peer_rate_limited",
+                                         "invalid_syntax",
+                                         "too_many_endpoints",
+                                         "too_many_pending",
+                                         "offline",
+                                         "unauthorized",
+                                         "unexpected_response",
+                                         "relay_failed",
+                                         "auth_failed",
+                                         "child_sa"};
   static_assert(std::size(kNames) == kRefusalCount);
   return kNames[static_cast<size_t>(r)];
 }

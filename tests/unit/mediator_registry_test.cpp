@@ -325,6 +325,7 @@ TEST_CASE("mediator: CHILD_SA requests and non-mediation IKE SAs are refused", "
     CHECK(f.registered(kAlice));
     CHECK(f.server->logged("CHILD_SA refused: mediation connections carry no CHILD_SAs"));
     CHECK(f.net.node("alice").children.empty());
+    CHECK(f.ms->stats().refused(Refusal::ChildSa) == 1);
   }
 }
 
@@ -369,4 +370,6 @@ TEST_CASE("mediator: a pseudonym outside the directory cannot register", "[media
   f.start("zed");
   CHECK_FALSE(f.registered("zed@medsrv.org"));
   CHECK(f.server->logged("IKE_AUTH refused"));
+  CHECK(f.ms->stats().refused(Refusal::AuthFailed) == 1);
+  CHECK(f.server->logged("registration of 'zed@medsrv.org' from 192.0.2.4["));
 }
