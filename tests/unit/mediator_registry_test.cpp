@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include "ike/codec/me_endpoint.hpp"
+#include "ike/pki/certificate.hpp"
+#include "ike/pki/trust_store.hpp"
 #include "ike/sa/proposals.hpp"
 #include "mediator/core/mediation_server.hpp"
 #include "sim_network.hpp"
@@ -66,8 +68,9 @@ struct Fixture {
   std::unique_ptr<MediationServer> ms;
   sim::Node* server = nullptr;
 
-  explicit Fixture(Limits limits = {}, Directory dir = default_directory()) {
-    ms = std::make_unique<MediationServer>(server_config(), std::move(dir), limits, rng);
+  explicit Fixture(Limits limits = {}, Directory dir = default_directory(),
+                   EngineConfig server_engine = server_config()) {
+    ms = std::make_unique<MediationServer>(std::move(server_engine), std::move(dir), limits, rng);
     sim::Driver d;
     d.datagram = [this](Endpoint l, Endpoint r, ByteView b, Timestamp now, Actions& out) {
       ms->handle_datagram(l, r, b, now, out);
@@ -372,4 +375,78 @@ TEST_CASE("mediator: a pseudonym outside the directory cannot register", "[media
   CHECK(f.server->logged("IKE_AUTH refused"));
   CHECK(f.ms->stats().refused(Refusal::AuthFailed) == 1);
   CHECK(f.server->logged("registration of 'zed@medsrv.org' from 192.0.2.4["));
+}
+
+namespace {
+
+const std::string kPki = std::string(IKEME_TEST_DATA_DIR) + "/pki/";
+
+std::shared_ptr<const pki::Certificate> test_cert(const std::string& file) {
+  auto c = pki::Certificate::load(kPki + file);
+  REQUIRE(c.ok());
+  return std::make_shared<const pki::Certificate>(std::move(*c));
+}
+
+std::shared_ptr<const crypto::PrivateKey> test_key(const std::string& file) {
+  auto data = pki::read_file(kPki + file);
+  REQUIRE(data.ok());
+  auto k = crypto::PrivateKey::load(*data);
+  REQUIRE(k.ok());
+  return std::make_shared<const crypto::PrivateKey>(std::move(*k));
+}
+
+// A peer authenticating its mediation connection with a certificate of the test PKI.
+EngineConfig cert_client(const std::string& id, const std::string& cert, const std::string& key,
+                         std::shared_ptr<const pki::TrustStore> trust,
+                         std::vector<std::string> intermediates = {}) {
+  auto cfg = client_config(id, "unused-secret");
+  ConnectionConfig& c = cfg.connections[0];
+  c.local.method = AuthMethodConfig::Pubkey;
+  c.local.cert = test_cert(cert);
+  c.local.key = test_key(key);
+  for (const auto& i : intermediates) c.local.intermediates.push_back(test_cert(i));
+  c.remote.method = AuthMethodConfig::Pubkey;
+  c.remote.id = *Identity::parse("sun.ikeme.test");
+  cfg.trust_store = std::move(trust);
+  cfg.ike_secrets.clear();
+  return cfg;
+}
+
+}  // namespace
+
+TEST_CASE("mediator: pubkey pseudonyms register with a certificate; unlisted ones cannot",
+          "[mediator]") {
+  const pki::TimePoint now = pki::utc_time(2027, 6, 1);
+  pki::TrustStore store;
+  REQUIRE(store.add_ca_file(kPki + "rootCa.pem").ok());
+  auto trust = std::make_shared<const pki::TrustStore>(std::move(store));
+  // The server authenticates with sun's certificate; moon is listed with auth: pubkey.
+  EngineConfig server = server_config();
+  server.connections[0].local.method = AuthMethodConfig::Pubkey;
+  server.connections[0].local.id = *Identity::parse("sun.ikeme.test");
+  server.connections[0].local.cert = test_cert("sunCert.pem");
+  server.connections[0].local.key = test_key("sunKey.pem");
+  server.connections[0].local.intermediates = {test_cert("interCa.pem")};
+  server.trust_store = trust;
+  DirectoryEntry moon;
+  moon.identity = *Identity::parse("moon.ikeme.test");
+  moon.pseudonym = moon.identity.to_string();
+  moon.credential = config::CredentialKind::Pubkey;
+  Fixture f({}, Directory({moon}, {}), server);
+  f.ms->engine().set_wall_clock(now);
+  f.net.add("moon", "10.5.0.10",
+            cert_client("moon.ikeme.test", "moonCert.pem", "moonKey.pem", trust), "192.0.2.5");
+  f.net.add("long", "10.6.0.10",
+            cert_client("long.ikeme.test", "longCert.pem", "testKey.pem", trust, {"interCa.pem"}),
+            "192.0.2.6");
+  for (const char* n : {"moon", "long"}) f.net.node(n).engine->set_wall_clock(now);
+  f.start("moon");
+  CHECK(f.registered("moon.ikeme.test"));
+  f.start("long");
+  CHECK_FALSE(f.registered("long.ikeme.test"));
+  CHECK(f.ms->stats().refused(Refusal::AuthFailed) == 1);
+  // A valid certificate is not enough: only the directory's pubkey pseudonyms have a connection.
+  CHECK(f.server->logged("registration of 'long.ikeme.test' from 192.0.2.6["));
+  CHECK(f.server->logged("IKE_AUTH refused: peer 'long.ikeme.test' uses "));
+  CHECK(f.server->logged("authentication; a pre-shared key is configured"));
 }
