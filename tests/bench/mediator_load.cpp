@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -227,6 +228,12 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(established), count, secs,
       static_cast<double>(established) / secs, static_cast<unsigned long long>(failed), window,
       sources, ke_reuse_s ? "on" : "off");
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+               static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  std::printf("mediator_load: client CPU %.3f ms per registration (%.1f s in %.1f s)\n",
+              established ? cpu * 1000 / static_cast<double>(established) : 0.0, cpu, secs);
   std::fflush(stdout);
   // The server keeps the registrations after we exit: no DELETE is sent, and it runs no
   // liveness checks, so the caller measures its memory afterwards.
