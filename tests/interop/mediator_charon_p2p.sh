@@ -18,7 +18,8 @@
 #
 # usage: tests/interop/mediator_charon_p2p.sh [IKEME_MEDIATOR [IKEMECTL]]
 #   Needs root (namespaces, port 500); without root it fails, it does not skip.
-#   IKM_KEEP_RUN_DIR=1 keeps the logs.
+#   IKM_KEEP_RUN_DIR=1 keeps the logs; P2P_HOLD=SECONDS waits that long before tearing each
+#   case down (to look into the namespaces, e.g. the NATs' conntrack tables).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -171,8 +172,12 @@ tunnel_checks() {
   check "$tag: bob's CHILD_SA with alice" ikm_wait_until 5 tunnel_up bob
   check "$tag: alice reaches bob at his NAT's address" \
     bash -c "grep -qx 'peer.remote-host=192.0.2.2' <<<\"\$1\"" _ "$(charon_sas_flat alice)"
-  check "$tag: ping alice -> bob through the tunnel" netns_ping alice 10.1.0.10 10.2.0.10 3
-  check "$tag: ping bob -> alice through the tunnel" netns_ping bob 10.2.0.10 10.1.0.10 3
+  # Three echoes, all answered; one more round if a first echo raced the CHILD_SA's
+  # installation on the other side (kernel-libipsec installs after the IKE_AUTH response).
+  check "$tag: ping alice -> bob through the tunnel" \
+    ikm_wait_until 8 netns_ping alice 10.1.0.10 10.2.0.10 3
+  check "$tag: ping bob -> alice through the tunnel" \
+    ikm_wait_until 8 netns_ping bob 10.2.0.10 10.1.0.10 3
   check "$tag: the mediator relayed both halves" [ "$(mstat relayed-responses)" -ge 1 ]
   check "$tag: list-peers shows alice behind moon" \
     bash -c "'$CTL' --socket '$IKM_RUN_DIR/mediator/mediator.sock' list-peers | grep -q '^$ALICE_ID  192.0.2.1\\[11'"
