@@ -1234,13 +1234,13 @@ Check read_connections(const YamlNode& map, std::vector<ParsedConnection>& out,
   return {};
 }
 
-R<PeerConfig> load_document(const YamlDocument& doc) {
+R<PeerConfig> load_document(const YamlDocument& doc, const PeerConfigOptions& options) {
   const YamlNode& root = doc.root;
   if (!root.is_null() && !root.is_map())
     return Unexpected{root.error("expected a mapping with daemon, connections and secrets, found " +
                                  std::string(root.kind()))};
   CFG_CHECK(check_section(root, {"daemon", "connections", "secrets", "cacerts", "crls", "pools"},
-                          kRootRefused));
+                          kRootRefused, options.extra_sections));
   PeerConfig out;
   CFG_TRY(daemon, optional_map(root, "daemon"));
   if (daemon) CFG_CHECK(read_daemon(*daemon, out));
@@ -1282,7 +1282,7 @@ R<PeerConfig> load_document(const YamlDocument& doc) {
   if (secrets) CFG_CHECK(read_secrets(*secrets, out.engine.ike_secrets, keys));
 
   for (ParsedConnection& p : connections) {
-    CFG_CHECK(check_psk_reachable(p, out.engine.ike_secrets));
+    if (!options.external_psks) CFG_CHECK(check_psk_reachable(p, out.engine.ike_secrets));
     CFG_CHECK(pair_key(p, keys));
     if (p.config.remote.method == AuthMethodConfig::Pubkey && !p.config.remote.trust &&
         !out.engine.trust_store)
@@ -1301,9 +1301,9 @@ R<PeerConfig> load_document(const YamlDocument& doc) {
 
 // Nothing below throws by design (yaml-cpp is guarded in yaml_document.cpp); this catches what
 // is left, such as std::bad_alloc, so the loader never throws into the daemon's start-up.
-R<PeerConfig> load(const YamlDocument& doc) {
+R<PeerConfig> load(const YamlDocument& doc, const PeerConfigOptions& options = {}) {
   try {
-    return load_document(doc);
+    return load_document(doc, options);
   } catch (const std::exception& e) {
     return Unexpected{
         ConfigError{doc.file(), 0, 0, "", std::string("internal error: ") + e.what()}};
@@ -1315,6 +1315,11 @@ R<PeerConfig> load(const YamlDocument& doc) {
 Result<PeerConfig, ConfigError> load_peer_config(const std::filesystem::path& path) {
   CFG_TRY(doc, load_yaml_file(path));
   return load(doc);
+}
+
+Result<PeerConfig, ConfigError> load_peer_config_document(const YamlDocument& doc,
+                                                          const PeerConfigOptions& options) {
+  return load(doc, options);
 }
 
 Result<PeerConfig, ConfigError> load_peer_config_string(std::string_view yaml,

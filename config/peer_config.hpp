@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config_error.hpp"
+#include "config/yaml_document.hpp"
 #include "ike/codec/result.hpp"
 #include "ike/sa/actions.hpp"
 #include "ike/sa/connection.hpp"
@@ -39,6 +40,16 @@ struct PeerConfig {
   DaemonSettings daemon;
   ike::EngineConfig engine;  // connections, secrets, ports, retransmission, limits
 };
+
+// For a program whose configuration is a peer configuration plus sections of its own (the
+// mediator): those top-level sections are allowed (the caller reads them), and PSK connections
+// may get their secrets from elsewhere (the mediator's pseudonym directory).
+struct PeerConfigOptions {
+  std::vector<std::string> extra_sections;
+  bool external_psks = false;
+};
+Result<PeerConfig, ConfigError> load_peer_config_document(const YamlDocument& doc,
+                                                          const PeerConfigOptions& options);
 
 // Loads and validates a peer configuration. Every error names file, line, column and key.
 Result<PeerConfig, ConfigError> load_peer_config(const std::filesystem::path& path);

@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <exception>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -86,6 +87,19 @@ Result<YamlDocument, ConfigError> load_yaml_string(std::string_view text, std::s
 // Reads and parses a file; errors name the path as given. Unreadable files (missing, permission,
 // a directory) report strerror; files above kMaxConfigFileSize are refused.
 Result<YamlDocument, ConfigError> load_yaml_file(const std::filesystem::path& path);
+
+// Runs a loader over a parsed document, turning anything it throws (only std::bad_alloc and the
+// like: the loaders themselves do not throw) into a ConfigError, so no exception reaches a
+// daemon's start-up or reload.
+template <class Load>
+auto guarded_load(const YamlDocument& doc, Load&& load) -> decltype(load(doc)) {
+  try {
+    return load(doc);
+  } catch (const std::exception& e) {
+    return Unexpected{
+        ConfigError{doc.file(), 0, 0, "", std::string("internal error: ") + e.what()}};
+  }
+}
 
 // Config files are small; the cap stops a mistaken path (a log, /dev/zero) from eating memory.
 inline constexpr size_t kMaxConfigFileSize = 4 * 1024 * 1024;

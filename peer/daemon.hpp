@@ -3,33 +3,19 @@
 // commands to the sans-IO IkeEngine and carries out the Actions it returns. No protocol logic
 // lives here: the daemon only moves bytes, clocks and events (docs/operations.md).
 //
-// Why uv_poll_t on our own sockets and not uv_udp_t: the engine must be told the local address a
-// datagram arrived on (NAT detection hashes it, and a responder must answer from the address the
-// initiator used, which on a wildcard socket only IP_PKTINFO / IPV6_PKTINFO tells), and must send
-// from a chosen source address. libuv 1.44's uv_udp_recv_cb gives only the sender's address and
-// uv_udp_send cannot attach ancillary data. So the daemon owns non-blocking sockets, lets libuv
-// poll them for readability, and calls recvmsg()/sendmsg() itself (udp_socket.hpp). Sends are
-// synchronous: UDP sendmsg does not block on a non-blocking socket, it fails (and the engine's
-// retransmission covers a lost datagram).
-//
-// Receiving: every engine call may take a millisecond or more (X25519 in mbedTLS), and a burst of
-// IKE_SA_INITs would overflow the kernel's receive buffer (about 200 small datagrams by default)
-// meanwhile, costing each dropped peer a retransmission timeout. So after every engine call the
-// daemon moves what its sockets hold into a bounded FIFO (as strongSwan's receiver thread does)
-// and handles that FIFO in batches, one batch per loop iteration (a uv_idle_t keeps the loop
-// turning while it is not empty), so the control socket and the timer are served in between.
+// Sockets, the receive queue and sends: datagram_pump.hpp (shared with ikeme-mediator).
 //
 // ESP: the data plane (esp-kernel/dataplane.hpp, chosen by daemon.esp_backend) gets every
 // CHILD_SA the engine reports, and, for the userspace backend, every ESP datagram arriving on a
-// NAT-T socket straight from the receive buffer (never queued or copied: the queue is for IKE).
-// Its expiry events end the CHILD_SA's IKE SA (no CREATE_CHILD_SA yet) and re-initiate it.
+// NAT-T socket straight from the receive buffer (DatagramPump's intercept: never queued or
+// copied, the queue is for IKE). Its expiry events end the CHILD_SA's IKE SA (no CREATE_CHILD_SA
+// yet) and re-initiate it.
 //
-// Time: one uv_timer_t, re-armed to engine.next_timeout() after every engine call; the engine's
-// Timestamp is uv_now() (libuv's monotonic clock in ms, refreshed before each engine call).
+// Time, signals and the loop itself: event_loop.hpp (also shared); its timer is re-armed to
+// engine.next_timeout() after every engine call.
 
 #include <uv.h>
 
-#include <deque>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -45,6 +31,8 @@
 #include "peer/control_json.hpp"
 #include "peer/control_protocol.hpp"
 #include "peer/control_server.hpp"
+#include "peer/datagram_pump.hpp"
+#include "peer/event_loop.hpp"
 #include "peer/log_sink.hpp"
 #include "peer/socket_set.hpp"
 
@@ -60,17 +48,6 @@ class Daemon {
  public:
   // How long a shutdown waits for the peers to answer our DELETEs.
   static constexpr uint64_t kShutdownGraceMs = 1000;
-  // Datagrams read per socket per drain, so one busy socket cannot starve the others, and
-  // datagrams handled per loop iteration, so the sockets cannot starve the control socket.
-  static constexpr int kReadBurst = 64;
-  // recvmmsg batch: kRecvBatch datagrams of up to kRecvSlot bytes each per system call (ESP at
-  // line rate arrives in trains; one call per datagram was a measurable share of the receiver).
-  static constexpr size_t kRecvBatch = 16;
-  static constexpr size_t kRecvSlot = 65536;
-  // Bounds of the receive queue; when it is full the sockets are left alone (the kernel's
-  // buffer then fills and drops, as without the queue).
-  static constexpr size_t kMaxQueuedDatagrams = 4096;
-  static constexpr size_t kMaxQueuedBytes = 8 * 1024 * 1024;
 
   Daemon(DaemonOptions options, config::PeerConfig config, std::unique_ptr<ike::crypto::Rng> rng,
          LogSink& log);
@@ -88,13 +65,7 @@ class Daemon {
   // --- daemon.cpp: loop, sockets, timer, signals, actions
   ike::Timestamp now();
   void apply(ike::Actions& actions);
-  void send(const ike::SendDatagram& d);
   void after_engine();  // re-arms the timer; finishes a shutdown once no SA is left
-  void on_readable();
-  void drain_sockets();  // sockets -> queue_, at most kReadBurst per socket
-  void drain(UdpSocket& socket);
-  void handle_queued();  // at most kReadBurst datagrams from queue_
-  void update_idle();
   void on_datagram(const ReceivedDatagram& d, ByteView data);
   void on_timer();
   void on_signal(int signum);
@@ -126,35 +97,15 @@ class Daemon {
   std::unique_ptr<ike::crypto::Rng> rng_;
   LogSink& log_;
 
-  uv_loop_t loop_{};
-  bool loop_initialized_ = false;
+  EventLoop loop_;
   std::unique_ptr<ike::IkeEngine> engine_;
-  SocketSet sockets_;
-  struct Poll {
-    uv_poll_t handle{};
-    Daemon* daemon = nullptr;
-    UdpSocket* socket = nullptr;
-  };
-  std::vector<std::unique_ptr<Poll>> polls_;
-  uv_timer_t timer_{};
-  uv_timer_t shutdown_timer_{};
-  uv_idle_t idle_{};  // active while queue_ is not empty
-  uv_signal_t sigterm_{}, sigint_{}, sighup_{};
-  bool handles_initialized_ = false;
+  std::unique_ptr<DatagramPump> pump_;
   std::unique_ptr<ControlServer> control_;
 
   std::unique_ptr<esp::Dataplane> dataplane_;  // null with esp_backend: none
   ChildSaTable children_;
   DaemonCounters counters_;
-  std::vector<uint8_t> buffer_;  // kRecvBatch slots of kRecvSlot bytes
-  struct QueuedDatagram {
-    ReceivedDatagram meta;
-    std::vector<uint8_t> data;
-  };
-  std::deque<QueuedDatagram> queue_;  // received, not handled yet (FIFO)
-  size_t queued_bytes_ = 0;
   ike::Timestamp started_{0};
-  bool in_timer_ = false;
   bool shutting_down_ = false;
   bool stopped_ = false;
   int exit_code_ = 0;

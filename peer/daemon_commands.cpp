@@ -99,7 +99,8 @@ Json Daemon::handle_request(const ControlRequest& r) {
       in.pid = static_cast<long>(::getpid());
       in.config_file = options_.config_path.string();
       in.dataplane = dataplane_.get();
-      for (const UdpSocket& s : sockets_.sockets()) in.listening.push_back(s.bound().to_string());
+      for (const UdpSocket& s : pump_->sockets().sockets())
+        in.listening.push_back(s.bound().to_string());
       Json reply = ok_reply();
       reply["stats"] = stats_json(in);
       return reply;
@@ -124,7 +125,7 @@ std::optional<IpAddress> Daemon::source_for(const ike::ConnectionConfig& conn) {
         "cannot find a source address towards " + remote.to_string() + ": " + routed.error());
     return std::nullopt;
   }
-  std::optional<IpAddress> chosen = sockets_.initiation_source(*routed);
+  std::optional<IpAddress> chosen = pump_->sockets().initiation_source(*routed);
   if (!chosen)
     log(Subsystem::NET, 1,
         "the route to " + remote.address.to_string() + " uses " + routed->to_string() +

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 
+#include "ike/codec/framing.hpp"
 #include "peer/daemon.hpp"
 
 namespace ikeme::peer {
@@ -56,13 +57,23 @@ Status<std::string> Daemon::start_dataplane() {
     }
   };
   hooks.log = [this](Subsystem s, int level, std::string text) { log(s, level, std::move(text)); };
-  auto dp = esp::make_dataplane(&loop_, o, std::move(hooks));
+  auto dp = esp::make_dataplane(loop_.get(), o, std::move(hooks));
   if (!dp) return Unexpected{"ESP data plane: " + dp.error()};
   dataplane_ = std::move(*dp);
-  for (UdpSocket& s : sockets_.sockets())
+  for (UdpSocket& s : pump_->sockets().sockets())
     if (s.bound().port == config_.engine.port_nat_t)
       if (auto r = dataplane_->prepare_nat_t_socket(s.fd()); !r)
         return Unexpected{"ESP data plane: preparing " + s.bound().to_string() + ": " + r.error()};
+  // ESP goes to the data plane at once, decrypted in place in the receive buffer.
+  pump_->set_intercept([this](const ReceivedDatagram& d, std::span<uint8_t> data) {
+    if (d.local.port != config_.engine.port_nat_t || d.local.port == config_.engine.port)
+      return false;
+    if (ike::classify_nat_t(ByteView(data.data(), data.size())).kind != ike::DatagramKind::Esp)
+      return false;
+    ++counters_.esp_received;
+    dataplane_->handle_esp(d.local, d.remote, data, now());
+    return true;
+  });
   force_encapsulation(config_.engine, true);
   return {};
 }
@@ -134,7 +145,7 @@ void Daemon::apply_virtual_ip(const ike::VirtualIpEvent& v) {
 }
 
 void Daemon::send_esp(const ike::Endpoint& from, const ike::Endpoint& to, ByteView data) {
-  UdpSocket* s = sockets_.for_source(from);
+  UdpSocket* s = pump_->sockets().for_source(from);
   if (!s) {
     ++counters_.send_errors;
     return;

@@ -2,8 +2,6 @@
 // IKE SAs of its connections through the sans-IO engine and answers ikemectl on its control
 // socket (docs/operations.md). The mediation client and the data plane join it later.
 
-#include <getopt.h>
-
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -12,9 +10,9 @@
 
 #include "config/peer_config.hpp"
 #include "ike/crypto/random.hpp"
-#include "ikeme_version.hpp"
 #include "peer/config_paths.hpp"
 #include "peer/daemon.hpp"
+#include "peer/daemon_args.hpp"
 #include "peer/daemonize.hpp"
 #include "peer/log_sink.hpp"
 
@@ -44,53 +42,11 @@ int fail(const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace ikeme;
-  static const option kOptions[] = {
-      {"config", required_argument, nullptr, 'c'},
-      {"foreground", no_argument, nullptr, 'f'},
-      {"help", no_argument, nullptr, 'h'},
-      {"version", no_argument, nullptr, 'V'},
-      {nullptr, 0, nullptr, 0},
-  };
-  opterr = 0;  // we print our own message
-  std::string config_arg;
-  bool foreground = false;
-  int c = 0;
-  while ((c = getopt_long(argc, argv, ":c:fhV", kOptions, nullptr)) != -1) {
-    switch (c) {
-      case 'c':
-        config_arg = optarg;
-        break;
-      case 'f':
-        foreground = true;
-        break;
-      case 'h':
-        std::fputs(kUsage, stdout);
-        return 0;
-      case 'V':
-        std::printf("ikeme-peer %s\n", ikeme::kVersion);
-        return 0;
-      case ':':
-        std::fprintf(stderr, "ikeme-peer: option '%s' needs an argument\n%s", argv[optind - 1],
-                     kUsage);
-        return 2;
-      default:
-        if (optopt) {
-          std::fprintf(stderr, "%s: unknown option '-%c'\n%s", "ikeme-peer", optopt, kUsage);
-        } else {
-          std::fprintf(stderr, "%s: unknown option '%s'\n%s", "ikeme-peer", argv[optind - 1],
-                       kUsage);
-        }
-        return 2;
-    }
-  }
-  if (optind < argc) {
-    std::fprintf(stderr, "ikeme-peer: unexpected argument '%s'\n%s", argv[optind], kUsage);
-    return 2;
-  }
-  if (config_arg.empty()) {
-    std::fprintf(stderr, "ikeme-peer: --config FILE is required\n%s", kUsage);
-    return 2;
-  }
+  peer::DaemonArgs args;
+  if (auto exit_code = peer::parse_daemon_args(argc, argv, "ikeme-peer", kUsage, args))
+    return *exit_code;
+  const std::string& config_arg = args.config;
+  const bool foreground = args.foreground;
 
   std::error_code ec;
   std::filesystem::path base = std::filesystem::current_path(ec);

@@ -104,6 +104,10 @@ struct EngineConfig {
   std::shared_ptr<const pki::TrustStore> trust_store;
   // Virtual IP pools that connections name in `pools`.
   std::vector<PoolConfig> pools;
+  // RFC 7296 §2.12: reuse one DH private value per group for this long (0 = a fresh one per SA)
+  // and for at most this many SAs (ike/sa/key_exchange_pool.hpp).
+  Duration ke_reuse_lifetime{0};
+  unsigned ke_reuse_max_uses = 1000;
 };
 
 // The PSK for a pair of identities, strongSwan's way: a secret whose id list names both (or

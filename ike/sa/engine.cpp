@@ -33,11 +33,18 @@ void IkeEngine::reload(EngineConfig config) {
   for (const ConnectionConfig& c : config_.connections)
     connections_.push_back(std::make_shared<const ConnectionConfig>(c));
   pools_.configure(config_.pools);
+  secret_index_ = SecretIndex(config_.ike_secrets);
+  if (config_.ke_reuse_lifetime.count() > 0)
+    ke_pool_ = std::make_unique<KeyExchangePool>(config_.ke_reuse_lifetime,
+                                                 std::max(1u, config_.ke_reuse_max_uses));
+  else
+    ke_pool_.reset();
   schedule_all();  // the SAs' timers read timeouts from config_
 }
 
 SaContext IkeEngine::context() {
-  return SaContext{&config_, &rng_, &next_child_id_, &wall_clock_, &pools_};
+  return SaContext{&config_, &rng_,          &next_child_id_, &wall_clock_,
+                   hooks_,   ke_pool_.get(), &secret_index_,  &pools_};
 }
 
 size_t IkeEngine::half_open_count() const {
@@ -129,6 +136,7 @@ void IkeEngine::handle_datagram(Endpoint local, Endpoint remote, ByteView datagr
     if (!was_established && sa.state() == IkeSa::State::Established) {
       ++stats_.ike_established;
       all = after_handle(sa, out);
+      mediation_established(sa, now, out);
     }
   }
   if (touched) schedule(*touched);
@@ -489,6 +497,7 @@ IkeEngine::SaMap::iterator IkeEngine::reap_sa(SaMap::iterator it, Timestamp now,
     deadlines_.erase({d->second, it->first});
     deadline_of_.erase(d);
   }
+  if (hooks_) hooks_->on_sa_removed(sa, now, out);
   return sas_.erase(it);
 }
 

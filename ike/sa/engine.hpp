@@ -69,6 +69,19 @@ class IkeEngine {
   uint32_t next_sa_id() const { return next_sa_id_; }
   size_t half_open_count() const;
 
+  // --- engine_mediation.cpp: IKE-ME mediation server support (mediation_hooks.hpp)
+  // The hooks live as long as the engine uses them; null removes them.
+  void set_mediation_hooks(MediationHooks* hooks) { hooks_ = hooks; }
+  // Sends (or queues behind the outstanding request) a request of ours on the established SA
+  // with our SPI `spi`. False if there is no such SA or it cannot take the request.
+  bool send_request(uint64_t spi, ExchangeType exchange, std::vector<Payload> inner, Timestamp now,
+                    Actions& out);
+  // Deletes the IKE SA with our SPI `spi` (a DELETE if established). False if there is none.
+  bool terminate_sa(uint64_t spi, Timestamp now, Actions& out);
+  const IkeSa* find_sa(uint64_t spi) const;
+  // DH private values generated so far when they are reused (ke_reuse_lifetime), else 0.
+  uint64_t key_exchanges_generated() const { return ke_pool_ ? ke_pool_->generated() : 0; }
+
  private:
   SaContext context();
   using SaMap = std::map<uint64_t, std::unique_ptr<IkeSa>>;  // by our SPI
@@ -95,6 +108,8 @@ class IkeEngine {
                           Actions& out);
   std::vector<std::shared_ptr<const ConnectionConfig>> candidates(const Endpoint& local,
                                                                   const Endpoint& remote) const;
+  // A mediation SA we answered became established: hand it to the hooks.
+  void mediation_established(IkeSa& sa, Timestamp now, Actions& out);
 
   EngineConfig config_;
   std::vector<std::shared_ptr<const ConnectionConfig>> connections_;
@@ -116,6 +131,9 @@ class IkeEngine {
   uint32_t cookie_version_ = 0;
   Timestamp cookie_rotated_{0};
   EngineStats stats_;
+  MediationHooks* hooks_ = nullptr;
+  std::unique_ptr<KeyExchangePool> ke_pool_;
+  SecretIndex secret_index_;  // over config_.ike_secrets
 
   // Initiations to start later: keyingtries retries and dpd_action=restart.
   struct PendingInitiate {

@@ -309,10 +309,14 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
       case ExchangeType::INFORMATIONAL:
         handle_informational_response(inner, out);
         break;
+      case ExchangeType::ME_CONNECT:
+        handle_me_connect_response(inner, out);
+        break;
       default:
         log(out, 1, "response to " + name(h.exchange) + " ignored");
         break;
     }
+    send_queued(now, out);
     return;
   }
   ++expected_request_id_;
@@ -326,6 +330,9 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
     case ExchangeType::CREATE_CHILD_SA:
       log(out, 1, "CREATE_CHILD_SA is not supported by this version, answering NO_ADDITIONAL_SAS");
       send_response(h.exchange, h.message_id, {make_notify(NotifyType::NO_ADDITIONAL_SAS)}, out);
+      break;
+    case ExchangeType::ME_CONNECT:
+      handle_me_connect_request(m, inner, now, out);
       break;
     default:
       log(out, 1, name(h.exchange) + " request not handled, answering empty");
@@ -417,6 +424,7 @@ void IkeSa::fail(Actions& out, const std::string& why) {
   state_ = State::Dead;
   failed_ = true;
   outstanding_.reset();
+  queued_requests_.clear();
 }
 
 void IkeSa::destroy_silently(Actions& out, const std::string& why) {
@@ -424,6 +432,7 @@ void IkeSa::destroy_silently(Actions& out, const std::string& why) {
   delete_children(out);
   state_ = State::Dead;
   outstanding_.reset();
+  queued_requests_.clear();
 }
 
 void IkeSa::terminate(Timestamp now, Actions& out) {
@@ -437,6 +446,7 @@ void IkeSa::terminate(Timestamp now, Actions& out) {
           local_.to_string() + "..." + remote_.to_string());
   state_ = State::Deleting;
   outstanding_.reset();  // a pending exchange is abandoned for the DELETE
+  queued_requests_.clear();
   send_request(ExchangeType::INFORMATIONAL,
                {Payload{PayloadType::DELETE, false, DeletePayload{ProtocolId::IKE, 0, {}}}}, now,
                out);

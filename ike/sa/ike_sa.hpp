@@ -21,6 +21,9 @@
 #include "ike/sa/actions.hpp"
 #include "ike/sa/connection.hpp"
 #include "ike/sa/fragment_assembler.hpp"
+#include "ike/sa/key_exchange_pool.hpp"
+#include "ike/sa/mediation_hooks.hpp"
+#include "ike/sa/secret_index.hpp"
 
 namespace ikeme::ike {
 
@@ -31,6 +34,10 @@ struct SaContext {
   uint32_t* next_child_id = nullptr;
   // Wall-clock UTC for certificate validity (IkeEngine::set_wall_clock); the engine is sans-IO.
   const pki::TimePoint* wall_clock = nullptr;
+  // IKE-ME mediation server (null: not a mediation server) and DH reuse (null: fresh keys).
+  MediationHooks* mediation = nullptr;
+  KeyExchangePool* ke_pool = nullptr;
+  const SecretIndex* secrets = nullptr;  // config->ike_secrets by identity (secret_index.hpp)
   // Virtual IP pools (responder side of configuration payloads).
   AddressPools* pools = nullptr;
 };
@@ -117,6 +124,16 @@ class IkeSa {
   void resend_init_response(Actions& out);
   const Bytes& init_request() const { return init_request_; }
 
+  // --- ike_sa_mediation.cpp
+  // Sends a request of our own on an established SA now, or after the outstanding one (window of
+  // 1); at most kMaxQueuedRequests wait. False when the SA cannot take it.
+  static constexpr size_t kMaxQueuedRequests = 8;
+  bool queue_request(ExchangeType exchange, std::vector<Payload> inner, Timestamp now,
+                     Actions& out);
+  // Drops what only IKE_SA_INIT/IKE_AUTH needed (the IKE_SA_INIT copies, the peer's KE value),
+  // so that a long-lived registration costs little memory.
+  void release_handshake_state();
+
   ~IkeSa();
 
  private:
@@ -173,6 +190,8 @@ class IkeSa {
   // RFC 7296 §1.4.1: delete a CHILD_SA the responder created that we do not accept.
   void refuse_child(const std::string& why, Timestamp now, Actions& out);
   Bytes auth_value(bool ours, const IdPayload& id) const;
+  // find_psk over the configured secrets, through the engine's index (secret_index.cpp).
+  const SharedSecret* find_secret(const Identity& local, const Identity& remote) const;
   // Our identity: the configured one, else the certificate's subject DN (pubkey) or our address.
   Identity local_identity() const;
   // Why our own authentication cannot be made (no PSK, no certificate/key, id not in the cert).
@@ -209,6 +228,15 @@ class IkeSa {
   void handle_informational_response(const std::vector<Payload>& inner, Actions& out);
   void send_liveness_check(Timestamp now, Actions& out);
 
+  // --- ike_sa_mediation.cpp
+  void handle_me_connect_request(const Message& m, const std::vector<Payload>& inner, Timestamp now,
+                                 Actions& out);
+  void handle_me_connect_response(const std::vector<Payload>& inner, Actions& out);
+  void send_queued(Timestamp now, Actions& out);
+  // A fresh or (EngineConfig::ke_reuse_lifetime) reused key exchange for `group`.
+  Result<std::shared_ptr<crypto::KeyExchange>, crypto::CryptoError> make_key_exchange(
+      DhGroup group, Timestamp now);
+
   uint32_t id_;
   SaContext ctx_;
   bool initiator_;
@@ -225,7 +253,7 @@ class IkeSa {
   std::vector<crypto::HashAlgorithm> peer_hashes_;  // the peer's SIGNATURE_HASH_ALGORITHMS
 
   // IKE_SA_INIT
-  std::unique_ptr<crypto::KeyExchange> ke_;
+  std::shared_ptr<crypto::KeyExchange> ke_;  // shared when the private value is reused
   Bytes ke_peer_public_;
   Bytes ni_, nr_, cookie_;
   Bytes init_request_, init_response_;          // as sent/received, for AUTH
@@ -255,6 +283,7 @@ class IkeSa {
   uint32_t next_request_id_ = 0;
   uint32_t expected_request_id_ = 0;
   std::optional<Outstanding> outstanding_;
+  std::vector<std::pair<ExchangeType, std::vector<Payload>>> queued_requests_;
   std::optional<std::pair<uint32_t, std::vector<Bytes>>> last_response_;
   uint32_t current_request_id_ = UINT32_MAX;  // the request last_request_raw_ belongs to
   std::vector<Bytes> last_request_raw_;       // its datagrams as received (fragments: several)

@@ -60,7 +60,7 @@ Identity IkeSa::local_identity() const {
 
 std::optional<std::string> IkeSa::local_auth_problem(const Identity& local_id) const {
   if (conn_->local.method == AuthMethodConfig::Psk) {
-    if (!find_psk(ctx_.config->ike_secrets, local_id, remote_id_))
+    if (!find_secret(local_id, remote_id_))
       return "no shared key found for '" + local_id.to_string() + "' - '" + remote_id_.to_string() +
              "'";
     return std::nullopt;
@@ -79,7 +79,7 @@ Result<std::vector<Payload>, std::string> IkeSa::own_auth_payloads(const Identit
                                                                    const IdPayload& id) {
   std::vector<Payload> p;
   if (conn_->local.method == AuthMethodConfig::Psk) {
-    const SharedSecret* psk = find_psk(ctx_.config->ike_secrets, local_id, remote_id_);
+    const SharedSecret* psk = find_secret(local_id, remote_id_);
     if (!psk)
       return Unexpected{"no shared key found for '" + local_id.to_string() + "' - '" +
                         remote_id_.to_string() + "'"};
@@ -107,7 +107,7 @@ std::optional<std::string> IkeSa::verify_peer(const std::vector<Payload>& inner,
     if (auth.method != AuthMethod::SHARED_KEY_MIC)
       return "peer " + who + " uses " + name(auth.method) +
              " authentication; a pre-shared key is configured";
-    const SharedSecret* psk = find_psk(ctx_.config->ike_secrets, local_id, remote_id_);
+    const SharedSecret* psk = find_secret(local_id, remote_id_);
     if (!psk) return "no shared key found for '" + local_id.to_string() + "' - " + who;
     Bytes expected = crypto::psk_auth(*prf_, psk->secret, auth_value(false, id));
     if (auth.data.size() != expected.size() ||
@@ -306,6 +306,7 @@ void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& in
     log(out, 0, "IKE_AUTH refused: " + why);
     send_response(ExchangeType::IKE_AUTH, mid, {make_notify(type)}, out);
     fail(out, why);
+    if (ctx_.mediation && conn_ && conn_->mediation) ctx_.mediation->on_refused(*this, why, out);
   };
   if (state_ != State::Connecting)
     return refuse(NotifyType::INVALID_SYNTAX, "IKE_AUTH on an established SA");
@@ -362,6 +363,7 @@ void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& in
       log(out, 0, "configuration payload negotiation failed, no CHILD_SA built", Subsystem::CHD);
     } else if (conn_->mediation) {
       log(out, 0, "CHILD_SA refused: mediation connections carry no CHILD_SAs", Subsystem::CHD);
+      if (ctx_.mediation) ctx_.mediation->on_refused(*this, "CHILD_SA requested", out);
       resp.push_back(make_notify(NotifyType::NO_PROPOSAL_CHOSEN));
     } else {
       const auto& offered_tsi = tsi->as<TsPayload>()->selectors;

@@ -95,7 +95,7 @@ std::unique_ptr<IkeSa> IkeSa::initiate(uint32_t id, std::shared_ptr<const Connec
   while (sa->spi_i_ == 0);
   sa->ni_ = ctx.rng->bytes(kNonceSize);
   auto dh = transform_of(sa->conn_->proposals.front(), TransformType::DH);
-  auto ke = crypto::KeyExchange::create(static_cast<DhGroup>(dh.value_or(0)), *ctx.rng);
+  auto ke = sa->make_key_exchange(static_cast<DhGroup>(dh.value_or(0)), now);
   if (!ke) {
     sa->fail(out, "cannot create key exchange: " + ke.error().detail);
     return sa;
@@ -277,7 +277,7 @@ bool IkeSa::respond_init(const Message& request, ByteView raw, Actions& out) {
         NotifyType::INVALID_KE_PAYLOAD, want,
         "key exchange group " + name(offered_group) + " is not the selected " + name(algs->dh));
   }
-  auto dh = crypto::KeyExchange::create(algs->dh, *ctx_.rng);
+  auto dh = make_key_exchange(algs->dh, created_);
   if (!dh) return refuse(NotifyType::NO_PROPOSAL_CHOSEN, {}, dh.error().detail);
   ke_ = std::move(dh.value());
   ike_proposal_ = *chosen;

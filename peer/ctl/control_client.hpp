@@ -9,6 +9,7 @@
 namespace ikeme::ctl {
 
 inline constexpr const char* kDefaultSocket = "/run/ikeme/peer.sock";
+inline constexpr const char* kDefaultMediatorSocket = "/run/ikeme/mediator.sock";
 
 struct ClientError {
   std::string message;  // ready to print after "ikemectl: "

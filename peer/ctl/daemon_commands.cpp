@@ -38,7 +38,15 @@ const Usage kUsages[] = {
      "usage: ikemectl terminate (--ike NAME | --id N) [--timeout SEC]\n"
      "  Deletes the IKE SAs of connection NAME, or the one with id N, and waits up to SEC\n"
      "  seconds (default 10; 0 = do not wait) until they are gone.\n"},
-    {"stats", "usage: ikemectl stats\n  Shows the daemon's counters.\n"},
+    {"stats",
+     "usage: ikemectl stats\n"
+     "  Shows the daemon's counters (ikeme-peer's, or with --socket of ikeme-mediator's:\n"
+     "  registrations, relays, callbacks, refusals by reason).\n"},
+    {"list-peers",
+     "usage: ikemectl list-peers\n"
+     "  ikeme-mediator: the registered pseudonyms, their observed (server-reflexive)\n"
+     "  endpoints and registration times. Its socket is the default for this command\n"
+     "  (/run/ikeme/mediator.sock).\n"},
     {"reload",
      "usage: ikemectl reload\n"
      "  Reloads the daemon's configuration file (like SIGHUP) and reports errors.\n"},
@@ -289,9 +297,13 @@ int run_daemon_command(const CtlCommand& c) {
   if (c.name == "list-sas") std::fputs(format_sas(get_array(j, "sas")).c_str(), stdout);
   if (c.name == "list-pools") std::fputs(format_pools(get_array(j, "pools")).c_str(), stdout);
   if (c.name == "list-conns") std::fputs(format_conns(get_array(j, "conns")).c_str(), stdout);
+  if (c.name == "list-peers") std::fputs(format_peers(get_array(j, "peers")).c_str(), stdout);
   if (c.name == "stats")
     std::fputs(format_stats(j.contains("stats") ? j["stats"] : Json::object()).c_str(), stdout);
-  if (c.name == "reload")
+  if (c.name == "reload" && j.contains("pseudonyms"))
+    std::printf("configuration and directory reloaded: %lld pseudonym(s)\n",
+                static_cast<long long>(get_int(j, "pseudonyms")));
+  else if (c.name == "reload")
     std::printf("configuration reloaded: %lld connection(s)\n",
                 static_cast<long long>(get_int(j, "conns")));
   return 0;

@@ -10,6 +10,7 @@
 #include "peer/ctl/control_client.hpp"
 #include "peer/ctl/daemon_commands.hpp"
 #include "peer/ctl/decode.hpp"
+#include "peer/ctl/directory_commands.hpp"
 
 namespace {
 
@@ -26,6 +27,12 @@ constexpr const char* kUsage =
     "                                          delete IKE SAs and wait until they are gone\n"
     "  stats                                   the daemon's counters\n"
     "  reload                                  reload the daemon's configuration\n"
+    "Commands of the running ikeme-mediator (--socket, default /run/ikeme/mediator.sock\n"
+    "for list-peers):\n"
+    "  list-peers                              registered pseudonyms and their endpoints\n"
+    "  stats, reload                           as above\n"
+    "  directory [--file PATH] list | add [PSEUDONYM] | remove PSEUDONYM\n"
+    "                                          edit the pseudonym directory (offline)\n"
     "Offline:\n"
     "  decode FILE   print the IKE/IKE-ME messages, ESP packets and keepalives of a pcap/pcapng\n"
     "                capture (see 'ikemectl decode --help')\n"
@@ -56,6 +63,7 @@ int main(int argc, char** argv) {
   }
   CtlOptions options;
   options.socket = kDefaultSocket;
+  bool socket_given = false;
   size_t i = 0;
   for (; i < args.size() && !args[i].empty() && args[i][0] == '-'; ++i) {
     const std::string& a = args[i];
@@ -67,8 +75,10 @@ int main(int argc, char** argv) {
         return 2;
       }
       options.socket = args[++i];
+      socket_given = true;
     } else if (a.rfind("--socket=", 0) == 0 && a.size() > 9) {
       options.socket = a.substr(9);
+      socket_given = true;
     } else {
       std::fprintf(stderr, "ikemectl: unknown option '%s'\n%s", a.c_str(), kUsage);
       return 2;
@@ -81,6 +91,8 @@ int main(int argc, char** argv) {
   const std::string& command = args[i];
   std::vector<std::string> rest(args.begin() + static_cast<long>(i) + 1, args.end());
   if (command == "decode") return run_decode(rest);
+  if (command == "directory") return run_directory_command(rest, options.json);
+  if (command == "list-peers" && !socket_given) options.socket = kDefaultMediatorSocket;
   if (is_daemon_command(command)) {
     auto parsed = parse_daemon_command(command, rest, options);
     if (!parsed) {

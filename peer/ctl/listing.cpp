@@ -190,15 +190,18 @@ std::string format_pools(const Json& pools) {
 
 std::string format_stats(const Json& s) {
   std::string out;
-  out += "ikeme-peer " + get_string(s, "version") + ", pid " + get_string(s, "pid") + ", up " +
+  const std::string program = get_string(s, "program", "ikeme-peer");
+  out += program + " " + get_string(s, "version") + ", pid " + get_string(s, "pid") + ", up " +
          get_string(s, "uptime") + "s\n";
   out += "  config:    " + get_string(s, "config-file") + "\n";
   out += "  listening: " + join(get_array(s, "listening"), ", ") + "\n";
   out += "IKE SAs: " + get_string(s, "ike-sas") + " total, " + get_string(s, "half-open") +
          " half-open\n";
-  std::string backend =
-      s.is_object() && s.contains("dataplane") ? get_string(s["dataplane"], "backend") : "none";
-  out += "CHILD_SAs: " + get_string(s, "child-sas") + " (data plane: " + backend + ")\n";
+  if (program == "ikeme-peer") {
+    std::string backend =
+        s.is_object() && s.contains("dataplane") ? get_string(s["dataplane"], "backend") : "none";
+    out += "CHILD_SAs: " + get_string(s, "child-sas") + " (data plane: " + backend + ")\n";
+  }
   auto section = [&](const char* title, const char* key) {
     if (!s.is_object() || !s.contains(key) || !s[key].is_object()) return;
     out += std::string(title) + ":\n";
@@ -206,9 +209,21 @@ std::string format_stats(const Json& s) {
       out +=
           "  " + name + ": " + (value.is_string() ? value.get<std::string>() : value.dump()) + "\n";
   };
+  section("mediator", "mediator");
+  section("refusals", "refusals");
   section("engine", "engine");
   section("daemon", "daemon");
   section("data plane", "dataplane");
+  return out;
+}
+
+std::string format_peers(const Json& peers) {
+  if (peers.empty()) return "no registered peers\n";
+  std::string out;
+  for (const Json& p : peers)
+    out += get_string(p, "pseudonym") + "  " + get_string(p, "endpoint") + "  registered " +
+           get_string(p, "registered") + " (" + get_string(p, "registered-for") + "s), IKE_SA #" +
+           get_string(p, "ike-sa-id") + "\n";
   return out;
 }
 

@@ -28,6 +28,18 @@ Node& Network::add(const std::string& name, const std::string& address, EngineCo
   return ref;
 }
 
+Node& Network::add_driven(const std::string& name, const std::string& address, Driver driver,
+                          std::optional<std::string> nat_address) {
+  auto n = std::make_unique<Node>();
+  n->name = name;
+  n->address = *IpAddress::parse(address);
+  if (nat_address) n->nat = *IpAddress::parse(*nat_address);
+  n->driver = std::move(driver);
+  Node& ref = *n;
+  nodes_[name] = std::move(n);
+  return ref;
+}
+
 Node& Network::node(const std::string& name) {
   return *nodes_.at(name);
 }
@@ -66,7 +78,10 @@ void Network::deliver(const InFlight& d) {
     if (n->address != to.address) continue;
     ++delivered_;
     Actions a;
-    n->engine->handle_datagram(to, d.from, d.data, now_, a);
+    if (n->driver)
+      n->driver->datagram(to, d.from, d.data, now_, a);
+    else
+      n->engine->handle_datagram(to, d.from, d.data, now_, a);
     apply(*n, a);
     return;
   }
@@ -85,15 +100,21 @@ void Network::advance_to(Timestamp t) {
   run();
   for (int guard = 0; guard < 100000; ++guard) {
     std::optional<Timestamp> next;
+    auto due = [](Node& n) {
+      return n.driver ? n.driver->next_timeout() : n.engine->next_timeout();
+    };
     for (auto& [name, n] : nodes_)
-      if (auto x = n->engine->next_timeout(); x && (!next || *x < *next)) next = x;
+      if (auto x = due(*n); x && (!next || *x < *next)) next = x;
     if (!next || *next > t) break;
     now_ = std::max(now_, *next);
     for (auto& [name, n] : nodes_) {
-      auto x = n->engine->next_timeout();
+      auto x = due(*n);
       if (!x || *x > now_) continue;
       Actions a;
-      n->engine->handle_timeout(now_, a);
+      if (n->driver)
+        n->driver->timeout(now_, a);
+      else
+        n->engine->handle_timeout(now_, a);
       apply(*n, a);
     }
     run();

@@ -13,12 +13,22 @@
 
 namespace ikeme::sim {
 
+// A node driven by something other than a bare IkeEngine (e.g. a mediation server wrapping one).
+struct Driver {
+  std::function<void(ike::Endpoint local, ike::Endpoint remote, ByteView data, ike::Timestamp now,
+                     ike::Actions& out)>
+      datagram;
+  std::function<std::optional<ike::Timestamp>()> next_timeout;
+  std::function<void(ike::Timestamp now, ike::Actions& out)> timeout;
+};
+
 struct Node {
   std::string name;
   IpAddress address;             // the node's own (possibly private) address
   std::optional<IpAddress> nat;  // public address of a NAT in front of it
   std::unique_ptr<ike::crypto::DeterministicRng> rng;
-  std::unique_ptr<ike::IkeEngine> engine;
+  std::unique_ptr<ike::IkeEngine> engine;  // null when a driver runs the node
+  std::optional<Driver> driver;
   std::vector<ike::ChildSaEvent> children;
   std::vector<ike::VirtualIpEvent> vips;
   std::vector<std::string> log;
@@ -38,6 +48,9 @@ class Network {
  public:
   Node& add(const std::string& name, const std::string& address, ike::EngineConfig config,
             std::optional<std::string> nat_address = std::nullopt, uint64_t seed = 0);
+  // A node whose datagrams and timers go to `driver` instead of an engine of its own.
+  Node& add_driven(const std::string& name, const std::string& address, Driver driver,
+                   std::optional<std::string> nat_address = std::nullopt);
   Node& node(const std::string& name);
 
   // Drop rule: returns true to drop a datagram.
