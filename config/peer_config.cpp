@@ -112,7 +112,6 @@ constexpr RefusedKey kConnectionRefused[] = {
     {"aggressive", Harmless::Bool, "no"},
     {"pull", Harmless::Bool, "yes"},
     {"dscp", Harmless::Text, "000000"},
-    {"encap", Harmless::Bool, "no"},
     {"mobike", Harmless::Bool, "no"},
     {"childless", Harmless::Text, "never"},
     {"send_certreq", Harmless::Bool, "no"},
@@ -496,6 +495,12 @@ constexpr std::string_view kDaemonKeys[] = {"listen",
                                             "half_open_timeout",
                                             "keepalive",
                                             "fragment_size",
+                                            "esp_backend",
+                                            "tun_name",
+                                            "tun_mtu",
+                                            "replay_window",
+                                            "install_routes",
+                                            "firewall",
                                             "log"};
 
 struct LogKey {
@@ -577,6 +582,36 @@ Check read_daemon(const YamlNode& map, PeerConfig& out) {
   if (keepalive) e.keepalive_interval = *keepalive;
   CFG_TRY(fragment, optional_integer(map, "fragment_size", 576, 65535));
   if (fragment) e.fragment_size = static_cast<size_t>(*fragment);
+  CFG_TRY(backend, optional_value(map, "esp_backend"));
+  if (backend) {
+    CFG_TRY(word, read_word(*backend, {"auto", "xfrm", "userspace", "none"}));
+    out.daemon.esp_backend = word == "xfrm"        ? EspBackend::Xfrm
+                             : word == "userspace" ? EspBackend::Userspace
+                             : word == "none"      ? EspBackend::None
+                                                   : EspBackend::Auto;
+  }
+  CFG_TRY(tun, optional_value(map, "tun_name"));
+  if (tun) {
+    CFG_TRY(name, read_string(*tun));
+    // IFNAMSIZ - 1 characters, no '/', whitespace or ':' (the kernel's dev_valid_name).
+    bool valid = !name.empty() && name.size() <= 15 && name != "." && name != "..";
+    for (char ch : name)
+      if (ch == '/' || ch == ':' || static_cast<unsigned char>(ch) <= ' ') valid = false;
+    if (!valid)
+      return Unexpected{
+          tun->error("expected an interface name of 1 to 15 characters without "
+                     "'/', ':' or whitespace, got " +
+                     in_quotes(name))};
+    out.daemon.tun_name = name;
+  }
+  CFG_TRY(mtu, optional_integer(map, "tun_mtu", 576, 65535));
+  if (mtu) out.daemon.tun_mtu = static_cast<uint32_t>(*mtu);
+  CFG_TRY(window, optional_integer(map, "replay_window", 64, 65536));
+  if (window) out.daemon.replay_window = static_cast<uint32_t>(*window);
+  CFG_TRY(routes, optional_bool(map, "install_routes"));
+  if (routes) out.daemon.install_routes = *routes;
+  CFG_TRY(firewall, optional_bool(map, "firewall"));
+  if (firewall) out.daemon.firewall = *firewall;
   CFG_TRY(log, optional_map(map, "log"));
   if (log) {
     CFG_TRY(l, read_log(*log));
@@ -591,7 +626,7 @@ Check read_daemon(const YamlNode& map, PeerConfig& out) {
 constexpr std::string_view kConnectionKeys[] = {
     "version",   "local_addrs", "remote_addrs", "local_port",  "remote_port",
     "proposals", "dpd_delay",   "dpd_timeout",  "keyingtries", "fragmentation",
-    "mediation", "local",       "remote",       "children"};
+    "mediation", "encap",       "local",        "remote",      "children"};
 
 constexpr std::string_view kChildKeys[] = {"local_ts",   "remote_ts",    "esp_proposals",
                                            "mode",       "start_action", "dpd_action",
@@ -944,6 +979,8 @@ R<ParsedConnection> read_connection(const std::string& name, const YamlNode& map
   if (fragmentation) c.fragmentation = *fragmentation;
   CFG_TRY(mediation, optional_bool(map, "mediation"));
   if (mediation) c.mediation = *mediation;
+  CFG_TRY(encap, optional_bool(map, "encap"));
+  if (encap) c.encap = *encap;
 
   CFG_TRY(local, optional_map(map, "local"));
   if (local) {

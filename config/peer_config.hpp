@@ -21,9 +21,18 @@ struct LogConfig {
   std::string file;                      // empty = stderr
 };
 
+// The ESP data plane (esp-kernel/dataplane.hpp's Backend; config/ does not depend on esp-kernel).
+enum class EspBackend { Auto, Xfrm, Userspace, None };
+
 struct DaemonSettings {
   std::vector<IpAddress> listen;  // addresses to bind; empty = 0.0.0.0 and ::
   std::string control_socket = "/run/ikeme/peer.sock";
+  EspBackend esp_backend = EspBackend::Auto;
+  std::string tun_name = "ikeme0";  // userspace data plane
+  uint32_t tun_mtu = 1400;
+  uint32_t replay_window = 1024;  // packets, a multiple of 64 (rounded up)
+  bool install_routes = true;     // routes to the remote traffic selectors
+  bool firewall = false;          // XFRM: nftables rules admitting each CHILD_SA's traffic
   LogConfig log;
 };
 

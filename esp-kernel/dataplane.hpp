@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -32,7 +33,9 @@
 
 namespace ikeme::esp {
 
-enum class Backend { Auto, Xfrm, Userspace };
+// None: no data plane at all. CHILD_SAs are negotiated and listed but carry nothing (tests that
+// run without privileges, IKE-only deployments); the daemon then creates no Dataplane.
+enum class Backend { Auto, Xfrm, Userspace, None };
 std::string_view name(Backend b);
 
 // Per CHILD_SA (both directions), for `ikemectl list-sas` and stats.
@@ -42,6 +45,9 @@ struct SaCounters {
   // Inbound packets dropped, by reason (the userspace backend counts them; XFRM reports the
   // kernel's replay and integrity failure statistics where it has them).
   uint64_t dropped_replay = 0, dropped_integrity = 0, dropped_malformed = 0;
+  // Userspace: decrypted inner packets whose addresses are outside the CHILD_SA's selectors
+  // (RFC 4301 §5.2 inbound policy check), and dummy packets (next header 59) discarded.
+  uint64_t dropped_policy = 0, dummies = 0;
   std::optional<uint64_t> last_in_ms, last_out_ms;  // monotonic ms of the last packet, if any
 };
 
@@ -69,10 +75,20 @@ struct DataplaneHooks {
   std::function<void(ike::Subsystem, int level, std::string text)> log;
 };
 
+// Backend-wide counters (packets that belong to no CHILD_SA).
+struct DataplaneStats {
+  uint64_t unknown_spi = 0;    // inbound ESP for an SPI we do not have
+  uint64_t no_sa = 0;          // outbound packets no installed CHILD_SA's selectors match
+  uint64_t send_errors = 0;    // outbound ESP the socket refused
+  uint64_t device_errors = 0;  // TUN read/write failures
+  uint64_t too_big = 0;        // outbound packets larger than the buffers
+};
+
 struct DataplaneOptions {
   Backend backend = Backend::Auto;
   std::string tun_name = "ikeme0";  // userspace: the TUN device (created, removed on exit)
   uint32_t tun_mtu = 1400;
+  uint32_t replay_window = 1024;  // packets (RFC 4303 §3.4.3); userspace and XFRM
   // XFRM: every SA and policy we install carries reqids from this base, so that a restarted
   // daemon can flush what a crashed predecessor left behind (flush_stale) and touch nothing else.
   uint32_t reqid_base = 0x1c0e0000;
@@ -91,6 +107,11 @@ class Dataplane {
   // Removes them again (unique_id and SPIs identify the CHILD_SA).
   virtual Status<std::string> remove(const ike::ChildSaParams& child) = 0;
   virtual std::optional<SaCounters> counters(uint32_t unique_id) const = 0;
+  virtual DataplaneStats stats() const { return {}; }
+  // Whether this backend can only carry ESP inside UDP (RFC 3948). The userspace backend receives
+  // ESP only through the daemon's NAT-T socket, so the daemon then makes the engine fake NAT
+  // detection (`encap: yes` on every connection) to have the peer encapsulate too.
+  virtual bool requires_udp_encapsulation() const { return false; }
 
   // A virtual IP assigned to us (configuration payload): added to the TUN device or, with XFRM,
   // to the interface the route to the peer uses; removed when its IKE SA goes.
@@ -101,9 +122,10 @@ class Dataplane {
   // kernel takes ESP-in-UDP; userspace: nothing).
   virtual Status<std::string> prepare_nat_t_socket(int fd) = 0;
   // An ESP datagram (first four bytes non-zero) received on a NAT-T socket. Only the userspace
-  // backend gets these; XFRM's arrive in the kernel.
+  // backend gets these; XFRM's arrive in the kernel. The backend may decrypt it in place (the
+  // buffer is the daemon's receive buffer, reused for the next datagram).
   virtual void handle_esp(const ike::Endpoint& local, const ike::Endpoint& remote,
-                          ByteView datagram, ike::Timestamp now) = 0;
+                          std::span<uint8_t> datagram, ike::Timestamp now) = 0;
 
   // Removes everything this backend installed (daemon exit). Idempotent.
   virtual void shutdown() = 0;

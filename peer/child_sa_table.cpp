@@ -31,11 +31,11 @@ std::string ChildSaTable::apply(const ike::ChildSaEvent& event, ike::Timestamp n
     children_[p.unique_id] =
         InstalledChild{p.ike_sa_id, p.connection, p.child,        p.unique_id,  p.spi_in,
                        p.spi_out,   now,          p.rekey_time_s, p.life_time_s};
-    return "would install CHILD_SA " + describe_child(p) + " (no data plane yet)";
+    return "CHILD_SA " + describe_child(p);
   }
   children_.erase(p.unique_id);
-  return "would delete CHILD_SA " + p.child + "{" + std::to_string(p.unique_id) + "} SPIs " +
-         spi_hex(p.spi_in) + "_i " + spi_hex(p.spi_out) + "_o (no data plane yet)";
+  return "CHILD_SA " + p.child + "{" + std::to_string(p.unique_id) + "} SPIs " + spi_hex(p.spi_in) +
+         "_i " + spi_hex(p.spi_out) + "_o";
 }
 
 const InstalledChild* ChildSaTable::find(uint32_t unique_id) const {

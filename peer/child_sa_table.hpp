@@ -1,6 +1,7 @@
 #pragma once
-// The CHILD_SAs the engine asked to install, kept for listings until the ESP data plane exists
-// (then the data plane owns them). No keys are kept: nothing here could use them yet.
+// The CHILD_SAs the engine asked to install, kept for listings (install time, lifetimes) and for
+// the data plane's expiry events (which IKE SA and connection a CHILD_SA belongs to). No keys
+// are kept: the data plane holds them.
 
 #include <cstdint>
 #include <map>
@@ -22,7 +23,8 @@ struct InstalledChild {
 
 class ChildSaTable {
  public:
-  // Records an Installed event, forgets a Deleted one. Returns the KNL log text for the event.
+  // Records an Installed event, forgets a Deleted one. Returns the CHILD_SA's description for
+  // the KNL log line ("CHILD_SA net{1} SPIs ..., 10.1.0.0/16 === 10.2.0.0/16, TUNNEL, ...").
   std::string apply(const ike::ChildSaEvent& event, ike::Timestamp now);
   const InstalledChild* find(uint32_t unique_id) const;
   size_t size() const { return children_.size(); }

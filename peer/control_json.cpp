@@ -42,7 +42,8 @@ int64_t seconds(ike::Duration d) {
   return std::chrono::duration_cast<std::chrono::seconds>(d).count();
 }
 
-Json child_sa_json(const ike::ChildSaInfo& c, const ChildSaTable* table, ike::Timestamp now) {
+Json child_sa_json(const ike::ChildSaInfo& c, const ChildSaTable* table, ike::Timestamp now,
+                   const esp::Dataplane* dataplane) {
   Json j = {
       {"name", c.name},
       {"uniqueid", c.unique_id},
@@ -55,8 +56,25 @@ Json child_sa_json(const ike::ChildSaInfo& c, const ChildSaTable* table, ike::Ti
       {"algorithms", c.algorithms},
       {"local-ts", split_words(c.local_ts)},
       {"remote-ts", split_words(c.remote_ts)},
-      {"dataplane", "none"},
+      {"dataplane", dataplane ? std::string(esp::name(dataplane->backend())) : "none"},
   };
+  if (auto n = dataplane ? dataplane->counters(c.unique_id) : std::nullopt) {
+    j["bytes-in"] = n->bytes_in;
+    j["packets-in"] = n->packets_in;
+    j["bytes-out"] = n->bytes_out;
+    j["packets-out"] = n->packets_out;
+    // vici's use-in/use-out: seconds since the last packet.
+    const int64_t now_ms = now.count();
+    if (n->last_in_ms) j["use-in"] = (now_ms - static_cast<int64_t>(*n->last_in_ms)) / 1000;
+    if (n->last_out_ms) j["use-out"] = (now_ms - static_cast<int64_t>(*n->last_out_ms)) / 1000;
+    j["dropped-replay"] = n->dropped_replay;
+    j["dropped-integrity"] = n->dropped_integrity;
+    j["dropped-malformed"] = n->dropped_malformed;
+    j["dropped-policy"] = n->dropped_policy;
+    j["dummies"] = n->dummies;
+  } else if (dataplane) {
+    j["dataplane"] = "not installed";
+  }
   if (const InstalledChild* k = table ? table->find(c.unique_id) : nullptr) {
     int64_t age = seconds(now - k->installed);
     j["install-time"] = age;
@@ -117,7 +135,8 @@ Json auth_json(const ike::AuthConfig& a) {
 
 }  // namespace
 
-Json sa_json(const ike::IkeSaInfo& sa, const ChildSaTable* children, ike::Timestamp now) {
+Json sa_json(const ike::IkeSaInfo& sa, const ChildSaTable* children, ike::Timestamp now,
+             const esp::Dataplane* dataplane) {
   Json j = {
       {"name", sa.connection},
       {"uniqueid", sa.id},
@@ -137,7 +156,8 @@ Json sa_json(const ike::IkeSaInfo& sa, const ChildSaTable* children, ike::Timest
       {"nat-remote", sa.nat_remote},
   };
   Json kids = Json::array();
-  for (const ike::ChildSaInfo& c : sa.children) kids.push_back(child_sa_json(c, children, now));
+  for (const ike::ChildSaInfo& c : sa.children)
+    kids.push_back(child_sa_json(c, children, now, dataplane));
   j["child-sas"] = std::move(kids);
   return j;
 }
@@ -204,10 +224,24 @@ Json stats_json(const StatsInput& in) {
         {"receive-errors", d->receive_errors},
         {"truncated", d->truncated},
         {"esp-dropped", d->esp_dropped},
+        {"esp-received", d->esp_received},
         {"keepalives-received", d->keepalives_received},
         {"control-requests", d->control_requests},
         {"control-errors", d->control_errors},
     };
+  }
+  if (const esp::Dataplane* dp = in.dataplane) {
+    esp::DataplaneStats s = dp->stats();
+    j["dataplane"] = Json{
+        {"backend", esp::name(dp->backend())},
+        {"unknown-spi", s.unknown_spi},
+        {"no-sa", s.no_sa},
+        {"send-errors", s.send_errors},
+        {"device-errors", s.device_errors},
+        {"too-big", s.too_big},
+    };
+  } else {
+    j["dataplane"] = Json{{"backend", "none"}};
   }
   return j;
 }

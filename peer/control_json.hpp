@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "esp-kernel/dataplane.hpp"
 #include "ike/sa/connection.hpp"
 #include "ike/sa/engine.hpp"
 #include "ike/sa/ike_sa.hpp"
@@ -14,8 +15,10 @@
 
 namespace ikeme::peer {
 
-// One IKE SA with its CHILD_SAs; `children` adds install times and lifetimes (may be null).
-Json sa_json(const ike::IkeSaInfo& sa, const ChildSaTable* children, ike::Timestamp now);
+// One IKE SA with its CHILD_SAs; `children` adds install times and lifetimes, `dataplane` the
+// ESP counters (either may be null).
+Json sa_json(const ike::IkeSaInfo& sa, const ChildSaTable* children, ike::Timestamp now,
+             const esp::Dataplane* dataplane = nullptr);
 Json conn_json(const ike::ConnectionConfig& conn);
 
 struct DaemonCounters {
@@ -24,7 +27,8 @@ struct DaemonCounters {
   uint64_t send_errors = 0;
   uint64_t receive_errors = 0;
   uint64_t truncated = 0;
-  uint64_t esp_dropped = 0;  // ESP on the NAT-T port while there is no data plane
+  uint64_t esp_dropped = 0;   // ESP on the NAT-T port while there is no data plane
+  uint64_t esp_received = 0;  // ESP handed to the (userspace) data plane
   uint64_t keepalives_received = 0;
   uint64_t control_requests = 0;
   uint64_t control_errors = 0;
@@ -39,6 +43,7 @@ struct StatsInput {
   long pid = 0;
   std::string config_file;
   std::vector<std::string> listening;  // "127.0.0.1[500]"
+  const esp::Dataplane* dataplane = nullptr;
 };
 Json stats_json(const StatsInput& in);
 

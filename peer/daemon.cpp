@@ -108,6 +108,7 @@ Status<std::string> Daemon::start() {
       &loop_, [this](const std::string& line) { return handle_control_line(line); });
   if (auto s = control_->listen(config_.daemon.control_socket); !s) return s;
 
+  if (auto s = start_dataplane(); !s) return s;
   engine_ = std::make_unique<ike::IkeEngine>(config_.engine, *rng_);
 
   std::string listening;
@@ -131,6 +132,8 @@ void Daemon::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (control_) control_->close();
+  // Routes, addresses and the TUN device (or the kernel's SAs) go before the loop ends.
+  if (dataplane_) dataplane_->shutdown();
   for (auto& p : polls_)
     if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&p->handle)))
       uv_close(reinterpret_cast<uv_handle_t*>(&p->handle), nullptr);
@@ -145,11 +148,7 @@ void Daemon::stop() {
 void Daemon::apply(ike::Actions& actions) {
   ike::Timestamp t = now();
   for (const ike::LogLine& l : actions.logs) log_.write(l);
-  for (const ike::ChildSaEvent& e : actions.children) {
-    std::string text = children_.apply(e, t);
-    if (log_.enabled(Subsystem::KNL, 1))
-      log_.write(ike::LogLine{Subsystem::KNL, 1, e.params.ike_sa_id, e.params.connection, text});
-  }
+  for (const ike::ChildSaEvent& e : actions.children) apply_child(e, t);
   for (const ike::SendDatagram& d : actions.sends) send(d);
   actions = ike::Actions{};
 }
@@ -242,6 +241,16 @@ void Daemon::drain(UdpSocket& socket) {
                   std::to_string(buffer_.size()) + " bytes dropped");
           continue;
         }
+        // ESP goes to the data plane at once, decrypted in place in the receive buffer.
+        if (dataplane_ && d.local.port == config_.engine.port_nat_t &&
+            d.local.port != config_.engine.port &&
+            ike::classify_nat_t(ByteView(buffer_.data(), d.size)).kind == ike::DatagramKind::Esp) {
+          ++counters_.esp_received;
+          uv_update_time(&loop_);
+          dataplane_->handle_esp(d.local, d.remote, std::span<uint8_t>(buffer_.data(), d.size),
+                                 ike::Timestamp(static_cast<int64_t>(uv_now(&loop_))));
+          continue;
+        }
         queue_.push_back(QueuedDatagram{
             d, std::vector<uint8_t>(buffer_.begin(),
                                     buffer_.begin() + static_cast<std::ptrdiff_t>(d.size))});
@@ -289,9 +298,11 @@ void Daemon::on_datagram(const ReceivedDatagram& d, ByteView data) {
       return;
     }
     if (f.kind == ike::DatagramKind::Esp) {
+      // Only without a data plane: with one, drain() hands ESP over before queueing.
       ++counters_.esp_dropped;
       log(Subsystem::NET, 2,
-          "ESP packet from " + d.remote.to_string() + " dropped: no data plane yet");
+          "ESP packet from " + d.remote.to_string() +
+              " dropped: no data plane (esp_backend: none)");
       return;
     }
   }

@@ -19,6 +19,11 @@
 // and handles that FIFO in batches, one batch per loop iteration (a uv_idle_t keeps the loop
 // turning while it is not empty), so the control socket and the timer are served in between.
 //
+// ESP: the data plane (esp-kernel/dataplane.hpp, chosen by daemon.esp_backend) gets every
+// CHILD_SA the engine reports, and, for the userspace backend, every ESP datagram arriving on a
+// NAT-T socket straight from the receive buffer (never queued or copied: the queue is for IKE).
+// Its expiry events end the CHILD_SA's IKE SA (no CREATE_CHILD_SA yet) and re-initiate it.
+//
 // Time: one uv_timer_t, re-armed to engine.next_timeout() after every engine call; the engine's
 // Timestamp is uv_now() (libuv's monotonic clock in ms, refreshed before each engine call).
 
@@ -33,6 +38,7 @@
 #include <vector>
 
 #include "config/peer_config.hpp"
+#include "esp-kernel/dataplane.hpp"
 #include "ike/crypto/random.hpp"
 #include "ike/sa/engine.hpp"
 #include "peer/child_sa_table.hpp"
@@ -91,6 +97,13 @@ class Daemon {
   void begin_shutdown(const std::string& why);
   void stop();
   void log(ike::Subsystem s, int level, std::string text);
+  // --- daemon_dataplane.cpp: the ESP data plane
+  Status<std::string> start_dataplane();
+  void apply_child(const ike::ChildSaEvent& e, ike::Timestamp t);
+  void on_dataplane_event(const esp::DataplaneEvent& e);
+  void send_esp(const ike::Endpoint& from, const ike::Endpoint& to, ByteView datagram);
+  // Turns `encap` on for every connection when the data plane needs ESP-in-UDP.
+  void force_encapsulation(ike::EngineConfig& engine, bool announce);
   template <class F>
   void guarded(const char* where, F&& f);
 
@@ -125,6 +138,7 @@ class Daemon {
   bool handles_initialized_ = false;
   std::unique_ptr<ControlServer> control_;
 
+  std::unique_ptr<esp::Dataplane> dataplane_;  // null with esp_backend: none
   ChildSaTable children_;
   DaemonCounters counters_;
   std::vector<uint8_t> buffer_;

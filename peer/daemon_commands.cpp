@@ -53,7 +53,7 @@ Json Daemon::handle_request(const ControlRequest& r) {
       ike::Timestamp t = now();
       for (const ike::IkeSaInfo& sa : engine_->list_sas())
         if (r.id ? sa.id == r.id : r.ike.empty() || sa.connection == r.ike)
-          sas.push_back(sa_json(sa, &children_, t));
+          sas.push_back(sa_json(sa, &children_, t, dataplane_.get()));
       Json reply = ok_reply();
       reply["sas"] = std::move(sas);
       return reply;
@@ -93,6 +93,7 @@ Json Daemon::handle_request(const ControlRequest& r) {
           std::chrono::duration_cast<std::chrono::seconds>(now() - started_).count());
       in.pid = static_cast<long>(::getpid());
       in.config_file = options_.config_path.string();
+      in.dataplane = dataplane_.get();
       for (const UdpSocket& s : sockets_.sockets()) in.listening.push_back(s.bound().to_string());
       Json reply = ok_reply();
       reply["stats"] = stats_json(in);
@@ -187,6 +188,7 @@ Status<std::string> Daemon::reload(const std::string& trigger) {
     next.daemon.log.file = config_.daemon.log.file;
     (void)log_.configure(next.daemon.log, options_.detached);
   }
+  force_encapsulation(next.engine, false);
   engine_->reload(next.engine);
   config_ = std::move(next);
   log(Subsystem::CFG, 1,

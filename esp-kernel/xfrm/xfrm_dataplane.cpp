@@ -30,7 +30,9 @@ namespace {
 using namespace xfrm;
 
 constexpr uint32_t kReqidSpan = 0x10000;  // reqids reqid_base .. reqid_base + 0xffff
-constexpr uint32_t kReplayWindow = 32;
+// The kernel's replay bitmap holds at most XFRMA_REPLAY_ESN_MAX (4096) bytes... of which it
+// accepts 128 32-bit words: 4096 packets.
+constexpr uint32_t kMaxReplayWindow = 4096;
 // Bypass policies for the IKE traffic itself win over every CHILD_SA policy (lower = stronger).
 constexpr uint32_t kBypassPriority = 1;
 constexpr int kIpsecWarning = 1, kIpsecControl = 2;
@@ -80,7 +82,9 @@ class XfrmDataplane final : public Dataplane {
   Status<std::string> add_virtual_ip(const IpAddress& vip) override;
   Status<std::string> remove_virtual_ip(const IpAddress& vip) override;
   Status<std::string> prepare_nat_t_socket(int fd) override;
-  void handle_esp(const ike::Endpoint&, const ike::Endpoint&, ByteView, ike::Timestamp) override {}
+  // ESP reaches the kernel directly (UDP_ENCAP on the NAT-T socket); nothing arrives here.
+  void handle_esp(const ike::Endpoint&, const ike::Endpoint&, std::span<uint8_t>,
+                  ike::Timestamp) override {}
   void shutdown() override;
 
  private:
@@ -131,6 +135,11 @@ class XfrmDataplane final : public Dataplane {
 };
 
 Status<std::string> XfrmDataplane::start(uv_loop_t* loop) {
+  if (options_.replay_window > kMaxReplayWindow) {
+    log(kIpsecWarning, "replay_window " + std::to_string(options_.replay_window) +
+                           " exceeds the kernel's limit: inbound SAs use " +
+                           std::to_string(kMaxReplayWindow));
+  }
   flush_stale();
   if (options_.firewall) {
     if (auto st = run_nft(nft_table_script()); !st) {
@@ -197,7 +206,7 @@ Status<std::string> XfrmDataplane::install(const ike::ChildSaParams& c) {
     s.encr_key = inbound ? ByteView(c.encr_key_in) : ByteView(c.encr_key_out);
     s.integ_key = inbound ? ByteView(c.integ_key_in) : ByteView(c.integ_key_out);
     s.esn = c.algorithms.esn;
-    s.replay_window = inbound ? kReplayWindow : 0;
+    s.replay_window = inbound ? std::min(options_.replay_window, kMaxReplayWindow) : 0;
     if (c.udp_encapsulation) {
       s.udp_encap =
           inbound ? std::pair(c.remote.port, c.local.port) : std::pair(c.local.port, c.remote.port);

@@ -172,14 +172,15 @@ Status<std::string> XfrmKernel::add_sa(const SaSpec& spec) {
   if (err < 0) return Unexpected(std::string("cannot set the algorithms of ") + k.encr_name);
 
   std::vector<unsigned> bitmap;
-  if (spec.esn) {
-    // ESN needs the replay state with its bitmap; the window is given there (and must be 0 in
-    // the SA info).
+  if (spec.esn || spec.replay_window > 32) {
+    // The classic replay state holds 32 packets; ESN and larger windows need the ESN-style
+    // state with its bitmap (the window is given there and must be 0 in the SA info). Without
+    // the ESN flag the kernel keeps 32-bit sequence numbers with that bitmap.
     const unsigned window = spec.replay_window ? spec.replay_window : 1;
     bitmap.assign((window + 31) / 32, 0);
     xfrmnl_sa_set_replay_state_esn(sa.get(), 0, 0, 0, 0, window,
                                    static_cast<unsigned>(bitmap.size()), bitmap.data());
-    xfrmnl_sa_set_flags(sa.get(), XFRM_STATE_ESN);
+    if (spec.esn) xfrmnl_sa_set_flags(sa.get(), XFRM_STATE_ESN);
   } else {
     xfrmnl_sa_set_replay_window(sa.get(), spec.replay_window);
   }

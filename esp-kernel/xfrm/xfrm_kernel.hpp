@@ -23,7 +23,7 @@ struct SaSpec {
   KernelAlgorithms algorithms;
   ByteView encr_key, integ_key;
   bool esn = false;
-  uint32_t replay_window = 32;  // inbound; 0 for outbound SAs
+  uint32_t replay_window = 32;  // packets; inbound SAs (0 for outbound ones)
   // ESP-in-UDP (RFC 3948): source and destination UDP ports.
   std::optional<std::pair<uint16_t, uint16_t>> udp_encap;
   uint64_t soft_seconds = 0, hard_seconds = 0;  // 0: no limit

@@ -63,6 +63,10 @@ struct ConnectionConfig {
   unsigned keyingtries = 1;  // 0 = forever
   bool send_initial_contact = true;
   bool fragmentation = true;
+  // swanctl's encap: fake NAT detection (a random NAT_DETECTION_SOURCE_IP) so that the peer
+  // and we use the NAT-T port and ESP-in-UDP even without a NAT (the userspace data plane needs
+  // it; the daemon turns it on for every connection then).
+  bool encap = false;
   // IKE-ME
   bool mediation = false;  // a mediation connection (to or as a mediation server)
 };

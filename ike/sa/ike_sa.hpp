@@ -200,6 +200,7 @@ class IkeSa {
   uint64_t spi_i_ = 0, spi_r_ = 0;
   Endpoint local_, remote_;
   bool nat_local_ = false, nat_remote_ = false;  // a NAT in front of us / of the peer
+  bool nat_fake_ = false;  // encap: yes faked NAT detection (UDP encapsulation without a NAT)
   bool peer_fragmentation_ = false;
   std::vector<crypto::HashAlgorithm> peer_hashes_;  // the peer's SIGNATURE_HASH_ALGORITHMS
 

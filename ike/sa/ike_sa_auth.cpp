@@ -256,7 +256,7 @@ bool IkeSa::install_child(const ChildConfig& cfg, const Proposal& selected, uint
   c.mode = mode;
   c.local = local_;
   c.remote = remote_;
-  c.udp_encapsulation = nat_local_ || nat_remote_;
+  c.udp_encapsulation = nat_local_ || nat_remote_ || nat_fake_;
   c.rekey_time_s = cfg.rekey_time_s;
   c.life_time_s = cfg.life_time_s;
   child.algorithms = describe(selected);

@@ -43,6 +43,12 @@ Bytes hash_algorithms() {
 }  // namespace
 
 std::vector<Payload> IkeSa::nat_detection_notifies() const {
+  // encap: yes (strongSwan's force encapsulation): a random source hash makes the peer believe
+  // we are behind a NAT, so both sides move to the NAT-T port and encapsulate ESP in UDP.
+  if (conn_ && conn_->encap)
+    return {
+        make_notify(NotifyType::NAT_DETECTION_SOURCE_IP, ctx_.rng->bytes(20)),
+        make_notify(NotifyType::NAT_DETECTION_DESTINATION_IP, nat_hash(spi_i_, spi_r_, remote_))};
   return {make_notify(NotifyType::NAT_DETECTION_SOURCE_IP, nat_hash(spi_i_, spi_r_, local_)),
           make_notify(NotifyType::NAT_DETECTION_DESTINATION_IP, nat_hash(spi_i_, spi_r_, remote_))};
 }
@@ -60,6 +66,8 @@ void IkeSa::check_nat(const Message& m, Endpoint local, Endpoint remote, Actions
     if (s->data == expected) nat_remote_ = false;
   if (nat_local_) log(out, 1, "local host is behind NAT, sending keep alives");
   if (nat_remote_) log(out, 1, "remote host is behind NAT");
+  nat_fake_ = conn_ && conn_->encap;
+  if (nat_fake_) log(out, 1, "faking NAT situation to enforce UDP encapsulation");
 }
 
 std::unique_ptr<IkeSa> IkeSa::initiate(uint32_t id, std::shared_ptr<const ConnectionConfig> conn,
@@ -194,7 +202,8 @@ void IkeSa::handle_init_response(const Message& m, ByteView raw, Endpoint local,
   outstanding_.reset();
   if (!derive_keys(out)) return;
   // RFC 7296 §2.23: with a NAT in the path, move to the NAT-T port; IKE-ME always moves.
-  if ((nat_local_ || nat_remote_ || conn_->mediation) && local_.port == ctx_.config->port) {
+  if ((nat_local_ || nat_remote_ || nat_fake_ || conn_->mediation) &&
+      local_.port == ctx_.config->port) {
     local_.port = ctx_.config->port_nat_t;
     if (remote_.port == ctx_.config->port) remote_.port = ctx_.config->port_nat_t;
     log(out, 2, "switching to NAT-T port " + std::to_string(local_.port), Subsystem::NET);

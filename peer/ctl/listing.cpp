@@ -59,11 +59,40 @@ void format_child(std::string& out, const Json& c) {
   if (c.contains("life-time"))
     times += (times.empty() ? "" : ", ") + std::string("expires in ") +
              std::to_string(get_int(c, "life-time")) + "s";
-  if (get_string(c, "dataplane", "") == "none")
-    times += (times.empty() ? "" : ", ") + std::string("no data plane yet");
+  const std::string dataplane = get_string(c, "dataplane", "");
+  if (dataplane == "none")
+    times += (times.empty() ? "" : ", ") + std::string("no data plane");
+  else if (dataplane == "not installed")
+    times += (times.empty() ? "" : ", ") + std::string("not installed in the data plane");
   if (!times.empty()) out += "    " + times + "\n";
-  out += "    in  " + get_string(c, "spi-in") + "\n";
-  out += "    out " + get_string(c, "spi-out") + "\n";
+  // swanctl's traffic lines: "in  c1234567,    840 bytes,    10 packets,     2s ago".
+  auto traffic = [&](const char* dir, const std::string& spi, const char* suffix) {
+    std::string line = std::string("    ") + dir + spi;
+    const std::string bytes = std::string("bytes-") + suffix;
+    if (c.contains(bytes)) {
+      char buf[96];
+      std::snprintf(
+          buf, sizeof buf, ", %10lld bytes, %8lld packets",
+          static_cast<long long>(get_int(c, bytes.c_str(), 0)),
+          static_cast<long long>(get_int(c, (std::string("packets-") + suffix).c_str(), 0)));
+      line += buf;
+      const std::string use = std::string("use-") + suffix;
+      if (c.contains(use)) line += ", " + std::to_string(get_int(c, use.c_str(), 0)) + "s ago";
+    }
+    out += line + "\n";
+  };
+  traffic("in  ", get_string(c, "spi-in"), "in");
+  traffic("out ", get_string(c, "spi-out"), "out");
+  if (c.contains("dropped-replay")) {
+    const int64_t replay = get_int(c, "dropped-replay", 0),
+                  integ = get_int(c, "dropped-integrity", 0),
+                  malformed = get_int(c, "dropped-malformed", 0),
+                  policy = get_int(c, "dropped-policy", 0);
+    if (replay || integ || malformed || policy)
+      out += "    dropped " + std::to_string(replay) + " replayed, " + std::to_string(integ) +
+             " failing integrity, " + std::to_string(malformed) + " malformed, " +
+             std::to_string(policy) + " outside the selectors\n";
+  }
   out += "    local  " + join(get_array(c, "local-ts"), " ") + "\n";
   out += "    remote " + join(get_array(c, "remote-ts"), " ") + "\n";
 }
@@ -141,7 +170,9 @@ std::string format_stats(const Json& s) {
   out += "  listening: " + join(get_array(s, "listening"), ", ") + "\n";
   out += "IKE SAs: " + get_string(s, "ike-sas") + " total, " + get_string(s, "half-open") +
          " half-open\n";
-  out += "CHILD_SAs: " + get_string(s, "child-sas") + " (no data plane yet)\n";
+  std::string backend =
+      s.is_object() && s.contains("dataplane") ? get_string(s["dataplane"], "backend") : "none";
+  out += "CHILD_SAs: " + get_string(s, "child-sas") + " (data plane: " + backend + ")\n";
   auto section = [&](const char* title, const char* key) {
     if (!s.is_object() || !s.contains(key) || !s[key].is_object()) return;
     out += std::string(title) + ":\n";
@@ -151,6 +182,7 @@ std::string format_stats(const Json& s) {
   };
   section("engine", "engine");
   section("daemon", "daemon");
+  section("data plane", "dataplane");
   return out;
 }
 

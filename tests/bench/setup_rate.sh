@@ -108,7 +108,8 @@ use_binary() {
 PEER_BIN=$(use_binary "$PEER_BIN" ikeme-peer)
 
 # --- topology: left (initiator) 192.0.2.1 --- right (responder) 192.0.2.2 (no inner addresses:
-# ikeme has no data plane yet, and its CHILD_SAs need no owned address inside the selectors)
+# ikeme runs with esp_backend: none here, so its CHILD_SAs need no owned address inside the
+# selectors; this benchmark measures IKE setups, tests/bench/esp_throughput.sh the data plane)
 netns_create left
 netns_create right
 netns_link left right 192.0.2.1/24 192.0.2.2/24
@@ -122,6 +123,7 @@ daemon_section() {  # ADDRESS DIR
   printf '%s\n' "daemon:
   listen: [$1]
   control_socket: $2/peer.sock
+  esp_backend: none
   cookie_threshold: 1000000
   half_open_limit: 10000000
   log:

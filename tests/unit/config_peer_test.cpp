@@ -92,6 +92,12 @@ TEST_CASE("peer config: every key lands in the engine's structs", "[config][peer
   half_open_timeout: 45s
   keepalive: 15s
   fragment_size: 1400
+  esp_backend: userspace
+  tun_name: ipsec7
+  tun_mtu: 1380
+  replay_window: 4096
+  install_routes: no
+  firewall: yes
   log: { default: 0, ike: 2, net: 3, enc: -1, cfg: 4, chd: 1, knl: 2, med: 3, ice: 0, file: /var/log/x.log }
 connections:
   home:
@@ -107,6 +113,7 @@ connections:
     fragmentation: force
     mediation: no
     mobike: no
+    encap: yes
     local:
       auth: psk
       id: alice@example.org
@@ -151,6 +158,12 @@ secrets:
                                                         {Subsystem::MED, 3},
                                                         {Subsystem::ICE, 0}});
   CHECK(c.daemon.log.file == "/var/log/x.log");
+  CHECK(c.daemon.esp_backend == EspBackend::Userspace);
+  CHECK(c.daemon.tun_name == "ipsec7");
+  CHECK(c.daemon.tun_mtu == 1380);
+  CHECK(c.daemon.replay_window == 4096);
+  CHECK_FALSE(c.daemon.install_routes);
+  CHECK(c.daemon.firewall);
   const ike::EngineConfig& e = c.engine;
   CHECK(e.port == 500);
   CHECK(e.port_nat_t == 4501);
@@ -178,6 +191,8 @@ secrets:
   CHECK(home.keyingtries == 3);
   CHECK(home.fragmentation);
   CHECK_FALSE(home.mediation);
+  CHECK(home.encap);
+  CHECK_FALSE(e.connections[1].encap);
   CHECK(home.send_initial_contact);
   CHECK(home.local.method == AuthMethodConfig::Psk);
   CHECK(home.local.id == id("alice@example.org"));
@@ -239,6 +254,12 @@ TEST_CASE("peer config: defaults", "[config][peer]") {
     CHECK(c.daemon.log.default_level == 1);
     CHECK(c.daemon.log.levels.empty());
     CHECK(c.daemon.log.file.empty());
+    CHECK(c.daemon.esp_backend == EspBackend::Auto);
+    CHECK(c.daemon.tun_name == "ikeme0");
+    CHECK(c.daemon.tun_mtu == 1400);
+    CHECK(c.daemon.replay_window == 1024);
+    CHECK(c.daemon.install_routes);
+    CHECK_FALSE(c.daemon.firewall);
     const ike::EngineConfig& e = c.engine;
     const ike::EngineConfig d;
     CHECK(e.connections.empty());
@@ -355,7 +376,7 @@ TEST_CASE("peer config: unknown, duplicate and misplaced keys", "[config][peer]"
   CHECK(load_error("connections:\n  c:\n    local_ts: 10.1.0.0/16\n") ==
         "peer.yaml:3:5: connections.c.local_ts: unknown key 'local_ts'; allowed keys: version, "
         "local_addrs, remote_addrs, local_port, remote_port, proposals, dpd_delay, dpd_timeout, "
-        "keyingtries, fragmentation, mediation, local, remote, children");
+        "keyingtries, fragmentation, mediation, encap, local, remote, children");
   // A refused key is still a typo target.
   CHECK(load_error("connections:\n  c:\n    mobik: no\n") ==
         "peer.yaml:3:5: connections.c.mobik: unknown key 'mobik', did you mean 'mobike'?");
@@ -435,6 +456,22 @@ TEST_CASE("peer config: daemon values", "[config][peer]") {
         "peer.yaml:3:10: daemon.log.ike: value 5 is out of range -1..4");
   CHECK(load_error("daemon:\n  control_socket: \"\"\n") ==
         "peer.yaml:2:19: daemon.control_socket: must not be empty");
+  CHECK(load_error("daemon:\n  esp_backend: kernel\n") ==
+        "peer.yaml:2:16: daemon.esp_backend: expected 'auto', 'xfrm', 'userspace' or 'none', got "
+        "'kernel'");
+  CHECK(load_ok("daemon:\n  esp_backend: XFRM\n").daemon.esp_backend == EspBackend::Xfrm);
+  CHECK(load_ok("daemon:\n  esp_backend: none\n").daemon.esp_backend == EspBackend::None);
+  CHECK(load_error("daemon:\n  tun_name: averyveryverylongname\n") ==
+        "peer.yaml:2:13: daemon.tun_name: expected an interface name of 1 to 15 characters "
+        "without '/', ':' or whitespace, got 'averyveryverylongname'");
+  CHECK(load_error("daemon:\n  tun_name: a/b\n").find("daemon.tun_name: expected") !=
+        std::string::npos);
+  CHECK(load_error("daemon:\n  tun_mtu: 100\n") ==
+        "peer.yaml:2:12: daemon.tun_mtu: value 100 is out of range 576..65535");
+  CHECK(load_error("daemon:\n  replay_window: 32\n") ==
+        "peer.yaml:2:18: daemon.replay_window: value 32 is out of range 64..65536");
+  CHECK(load_error("connections:\n  c:\n    encap: maybe\n").find("connections.c.encap") !=
+        std::string::npos);
   // Plain seconds and fractions of them, like strongswan.conf's retransmit_timeout = 4.0.
   CHECK(load_ok("daemon:\n  retransmit_timeout: 1.5\n").engine.retransmit.timeout == 1500ms);
   CHECK(load_ok("daemon:\n  retransmit_timeout: 250ms\n").engine.retransmit.timeout == 250ms);

@@ -67,16 +67,15 @@ TEST_CASE("peer listing: CHILD_SA table: install and delete events, KNL texts, n
   ChildSaTable table;
   ike::ChildSaEvent installed{ike::ChildSaEvent::Kind::Installed, sample_params()};
   CHECK(table.apply(installed, ike::Timestamp(5000)) ==
-        "would install CHILD_SA net{1} SPIs c1a2b3c4_i 05d6e7f8_o, 10.1.0.0/16 === 10.2.0.0/16, "
-        "TUNNEL, 127.0.0.1[15000]...127.0.0.2[15002] (no data plane yet)");
+        "CHILD_SA net{1} SPIs c1a2b3c4_i 05d6e7f8_o, 10.1.0.0/16 === 10.2.0.0/16, "
+        "TUNNEL, 127.0.0.1[15000]...127.0.0.2[15002]");
   REQUIRE(table.size() == 1);
   const InstalledChild* k = table.find(1);
   REQUIRE(k != nullptr);
   CHECK(k->installed == ike::Timestamp(5000));
   CHECK(k->spi_out == 0x05d6e7f8);
   ike::ChildSaEvent deleted{ike::ChildSaEvent::Kind::Deleted, sample_params()};
-  CHECK(table.apply(deleted, ike::Timestamp(6000)) ==
-        "would delete CHILD_SA net{1} SPIs c1a2b3c4_i 05d6e7f8_o (no data plane yet)");
+  CHECK(table.apply(deleted, ike::Timestamp(6000)) == "CHILD_SA net{1} SPIs c1a2b3c4_i 05d6e7f8_o");
   CHECK(table.size() == 0);
   CHECK(table.find(1) == nullptr);
 }
@@ -145,7 +144,7 @@ TEST_CASE("peer listing: ikemectl list-sas: swanctl-like text from the daemon's 
         "  remote 'sun@example.org' @ 127.0.0.2[15002] (behind NAT)\n"
         "  AES_GCM_16_128/PRF_HMAC_SHA2_256/CURVE_25519\n"
         "  net: #1, INSTALLED, TUNNEL-in-UDP, ESP:AES_GCM_16_128/NO_ESN\n"
-        "    installed 4s ago, rekeying in 3596s, expires in 3956s, no data plane yet\n"
+        "    installed 4s ago, rekeying in 3596s, expires in 3956s, no data plane\n"
         "    in  c1a2b3c4\n"
         "    out 05d6e7f8\n"
         "    local  10.1.0.0/16\n"
@@ -156,6 +155,75 @@ TEST_CASE("peer listing: ikemectl list-sas: swanctl-like text from the daemon's 
   CHECK(ctl::format_sas(responder).find("8f3a5c2e9b1d4f70_i 1c2d3e4f5a6b7c8d_r*\n") !=
         std::string::npos);
   CHECK(ctl::format_sas(Json::array()).empty());
+}
+
+namespace {
+
+// A data plane that only answers counters, for the listings.
+class CountingDataplane final : public esp::Dataplane {
+ public:
+  esp::Backend backend() const override { return esp::Backend::Userspace; }
+  Status<std::string> install(const ike::ChildSaParams&) override { return {}; }
+  Status<std::string> remove(const ike::ChildSaParams&) override { return {}; }
+  std::optional<esp::SaCounters> counters(uint32_t id) const override {
+    if (id != 1) return std::nullopt;
+    esp::SaCounters c;
+    c.bytes_in = 84000;
+    c.packets_in = 1000;
+    c.bytes_out = 42000;
+    c.packets_out = 500;
+    c.dropped_replay = 3;
+    c.dropped_integrity = 2;
+    c.last_in_ms = 3500;
+    c.last_out_ms = 5500;
+    return c;
+  }
+  esp::DataplaneStats stats() const override { return esp::DataplaneStats{7, 1, 0, 0, 0}; }
+  Status<std::string> add_virtual_ip(const IpAddress&) override { return {}; }
+  Status<std::string> remove_virtual_ip(const IpAddress&) override { return {}; }
+  Status<std::string> prepare_nat_t_socket(int) override { return {}; }
+  void handle_esp(const ike::Endpoint&, const ike::Endpoint&, std::span<uint8_t>,
+                  ike::Timestamp) override {}
+  void shutdown() override {}
+};
+
+}  // namespace
+
+TEST_CASE("peer listing: data plane counters in list-sas (JSON and text) and stats", "[peer]") {
+  ChildSaTable table;
+  (void)table.apply(ike::ChildSaEvent{ike::ChildSaEvent::Kind::Installed, sample_params()},
+                    ike::Timestamp(1000));
+  CountingDataplane dp;
+  Json sa = sa_json(sample_sa(), &table, ike::Timestamp(5500), &dp);
+  const Json& c = sa["child-sas"][0];
+  CHECK(c["dataplane"] == "userspace");
+  CHECK(c["bytes-in"] == 84000);
+  CHECK(c["packets-out"] == 500);
+  CHECK(c["use-in"] == 2);
+  CHECK(c["use-out"] == 0);
+  CHECK(c["dropped-replay"] == 3);
+  CHECK(c["dropped-integrity"] == 2);
+  CHECK(c["dropped-policy"] == 0);
+  const std::string text = ctl::format_sas(Json::array({sa}));
+  CHECK(text.find("    in  c1a2b3c4,      84000 bytes,     1000 packets, 2s ago\n"
+                  "    out 05d6e7f8,      42000 bytes,      500 packets, 0s ago\n"
+                  "    dropped 3 replayed, 2 failing integrity, 0 malformed, 0 outside the "
+                  "selectors\n") != std::string::npos);
+  // A CHILD_SA the data plane does not have (its install failed) says so.
+  ike::IkeSaInfo other = sample_sa();
+  other.children[0].unique_id = 9;
+  Json missing = sa_json(other, &table, ike::Timestamp(5500), &dp);
+  CHECK(missing["child-sas"][0]["dataplane"] == "not installed");
+  CHECK(ctl::format_sas(Json::array({missing})).find("not installed in the data plane") !=
+        std::string::npos);
+  StatsInput in;
+  in.dataplane = &dp;
+  Json stats = stats_json(in);
+  CHECK(stats["dataplane"]["backend"] == "userspace");
+  CHECK(stats["dataplane"]["unknown-spi"] == 7);
+  CHECK(ctl::format_stats(stats).find("CHILD_SAs: 0 (data plane: userspace)\n") !=
+        std::string::npos);
+  CHECK(ctl::format_stats(stats).find("  unknown-spi: 7\n") != std::string::npos);
 }
 
 TEST_CASE("peer listing: ikemectl listings survive missing and mistyped members", "[peer]") {

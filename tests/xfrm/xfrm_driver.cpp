@@ -213,6 +213,7 @@ int main(int argc, char** argv) {
   rt.dp = std::move(*made);
   if (a.flush_only) {
     rt.dp->shutdown();
+    uv_run(loop, UV_RUN_NOWAIT);  // lets the event socket's poll handle finish closing
     std::cout << "flushed" << std::endl;
     return 0;
   }
@@ -292,6 +293,12 @@ int main(int argc, char** argv) {
   uv_timer_start(
       &rt.timer, [](uv_timer_t* t) { write_state(*static_cast<Runtime*>(t->data)); }, 200, 200);
   uv_run(loop, UV_RUN_DEFAULT);
+  // Close what is still open so that the loop ends with nothing allocated (ASan's leak check).
+  uv_close(reinterpret_cast<uv_handle_t*>(&rt.sigterm), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&rt.sigint), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&rt.timer), nullptr);
+  uv_run(loop, UV_RUN_DEFAULT);
+  uv_loop_close(loop);
   std::cout << "exited" << std::endl;
   if (rt.udp_fd >= 0) close(rt.udp_fd);
   return 0;

@@ -1,0 +1,117 @@
+#include "esp-kernel/userspace/tun_device.hpp"
+
+#include <fcntl.h>
+#include <net/if.h>
+// after net/if.h: linux/if_tun.h only needs the ioctl numbers and flags
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ikeme::esp {
+namespace {
+
+std::string errno_text(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
+
+// SIOCSIFMTU and SIOCSIFFLAGS go through any socket of the namespace.
+Status<std::string> configure_link(const std::string& name, uint32_t mtu) {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return Unexpected{errno_text("socket")};
+  struct ifreq ifr {};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_mtu = static_cast<int>(mtu);
+  if (::ioctl(s, SIOCSIFMTU, &ifr) < 0) {
+    std::string e = errno_text("setting MTU " + std::to_string(mtu) + " on " + name);
+    ::close(s);
+    return Unexpected{e};
+  }
+  if (::ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+    std::string e = errno_text("reading the flags of " + name);
+    ::close(s);
+    return Unexpected{e};
+  }
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  if (::ioctl(s, SIOCSIFFLAGS, &ifr) < 0) {
+    std::string e = errno_text("bringing " + name + " up");
+    ::close(s);
+    return Unexpected{e};
+  }
+  ::close(s);
+  return {};
+}
+
+}  // namespace
+
+Result<TunDevice, std::string> TunDevice::open(const std::string& name, uint32_t mtu) {
+  if (name.empty() || name.size() >= IFNAMSIZ)
+    return Unexpected{"TUN device name '" + name + "' must have 1 to " +
+                      std::to_string(IFNAMSIZ - 1) + " characters"};
+  TunDevice t;
+  t.fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (t.fd_ < 0) return Unexpected{errno_text("opening /dev/net/tun")};
+  struct ifreq ifr {};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  if (::ioctl(t.fd_, TUNSETIFF, &ifr) < 0) {
+    if (errno == EBUSY)
+      return Unexpected{"TUN device " + name +
+                        " is in use by another process (is another ikeme-peer running? set "
+                        "daemon.tun_name to use another device)"};
+    if (errno == EINVAL)
+      return Unexpected{"cannot create TUN device " + name +
+                        ": an interface of that name exists and is not a TUN device"};
+    return Unexpected{errno_text("creating TUN device " + name)};
+  }
+  // A device left persistent (by hand or by another tool) is taken over and made
+  // non-persistent: it disappears with our file descriptor.
+  (void)::ioctl(t.fd_, TUNSETPERSIST, 0);
+  t.name_ = ifr.ifr_name;
+  t.ifindex_ = static_cast<int>(if_nametoindex(t.name_.c_str()));
+  if (t.ifindex_ == 0) return Unexpected{errno_text("looking up the index of " + t.name_)};
+  if (auto s = configure_link(t.name_, mtu); !s) return Unexpected{s.error()};
+  t.mtu_ = mtu;
+  return t;
+}
+
+TunDevice::TunDevice(TunDevice&& o) noexcept
+    : fd_(o.fd_), name_(std::move(o.name_)), ifindex_(o.ifindex_), mtu_(o.mtu_) {
+  o.fd_ = -1;
+}
+
+TunDevice& TunDevice::operator=(TunDevice&& o) noexcept {
+  if (this != &o) {
+    close();
+    fd_ = o.fd_;
+    name_ = std::move(o.name_);
+    ifindex_ = o.ifindex_;
+    mtu_ = o.mtu_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+TunDevice::~TunDevice() {
+  close();
+}
+
+void TunDevice::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+long TunDevice::read(std::span<uint8_t> buffer) {
+  ssize_t n = ::read(fd_, buffer.data(), buffer.size());
+  if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+  return static_cast<long>(n);
+}
+
+bool TunDevice::write(std::span<const uint8_t> packet) {
+  return ::write(fd_, packet.data(), packet.size()) == static_cast<ssize_t>(packet.size());
+}
+
+}  // namespace ikeme::esp

@@ -1,0 +1,454 @@
+#include "esp-kernel/userspace/userspace_dataplane.hpp"
+
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include "esp-kernel/esp_packet.hpp"
+#include "ike/sa/traffic_selectors.hpp"
+
+namespace ikeme::esp {
+namespace {
+
+// What selector matching needs from an IP header.
+struct PacketView {
+  bool v4 = true;
+  const uint8_t* src = nullptr;
+  const uint8_t* dst = nullptr;
+  uint8_t protocol = 0;
+  std::optional<uint16_t> src_port, dst_port;  // TCP/UDP/SCTP first fragments
+};
+
+uint16_t get16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+
+bool has_ports(uint8_t proto) {
+  return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP ||
+         proto == IPPROTO_UDPLITE;
+}
+
+std::optional<PacketView> view_packet(std::span<const uint8_t> p) {
+  if (p.empty()) return std::nullopt;
+  PacketView v;
+  const uint8_t version = p[0] >> 4;
+  size_t l4 = 0;
+  if (version == 4) {
+    if (p.size() < 20) return std::nullopt;
+    const size_t ihl = size_t{p[0] & 0x0fu} * 4;
+    if (ihl < 20 || p.size() < ihl) return std::nullopt;
+    v.v4 = true;
+    v.protocol = p[9];
+    v.src = p.data() + 12;
+    v.dst = p.data() + 16;
+    const bool first_fragment = (get16(p.data() + 6) & 0x1fff) == 0;
+    l4 = first_fragment ? ihl : 0;
+  } else if (version == 6) {
+    if (p.size() < 40) return std::nullopt;
+    v.v4 = false;
+    v.protocol = p[6];  // extension headers are not walked: such packets match "any" only
+    v.src = p.data() + 8;
+    v.dst = p.data() + 24;
+    l4 = 40;
+  } else {
+    return std::nullopt;
+  }
+  if (l4 && has_ports(v.protocol) && p.size() >= l4 + 4) {
+    v.src_port = get16(p.data() + l4);
+    v.dst_port = get16(p.data() + l4 + 2);
+  }
+  return v;
+}
+
+bool in_selector(const ike::TrafficSelector& ts, bool v4, const uint8_t* addr, uint8_t proto,
+                 std::optional<uint16_t> port) {
+  if ((ts.type == ike::TsType::IPV4_ADDR_RANGE) != v4) return false;
+  const size_t n = v4 ? 4 : 16;
+  if (ts.start_address.size() != n || ts.end_address.size() != n) return false;
+  if (std::memcmp(addr, ts.start_address.data(), n) < 0 ||
+      std::memcmp(addr, ts.end_address.data(), n) > 0)
+    return false;
+  if (ts.ip_protocol != 0 && ts.ip_protocol != proto) return false;
+  if (ts.start_port == 0 && ts.end_port == 65535) return true;
+  if (!port) return false;  // a port-restricted selector needs ports to compare
+  return *port >= ts.start_port && *port <= ts.end_port;
+}
+
+bool any_selector(const std::vector<ike::TrafficSelector>& list, bool v4, const uint8_t* addr,
+                  uint8_t proto, std::optional<uint16_t> port) {
+  for (const ike::TrafficSelector& ts : list)
+    if (in_selector(ts, v4, addr, proto, port)) return true;
+  return false;
+}
+
+}  // namespace
+
+bool packet_matches(std::span<const uint8_t> packet, const std::vector<ike::TrafficSelector>& src,
+                    const std::vector<ike::TrafficSelector>& dst) {
+  auto v = view_packet(packet);
+  if (!v) return false;
+  return any_selector(src, v->v4, v->src, v->protocol, v->src_port) &&
+         any_selector(dst, v->v4, v->dst, v->protocol, v->dst_port);
+}
+
+UserspaceDataplane::UserspaceDataplane(uv_loop_t* loop, DataplaneOptions options,
+                                       DataplaneHooks hooks)
+    : loop_(loop), options_(std::move(options)), hooks_(std::move(hooks)), buffer_(kBufferSize) {}
+
+Result<std::unique_ptr<UserspaceDataplane>, std::string> UserspaceDataplane::create(
+    uv_loop_t* loop, const DataplaneOptions& options, DataplaneHooks hooks) {
+  std::unique_ptr<UserspaceDataplane> d(new UserspaceDataplane(loop, options, std::move(hooks)));
+  auto rng = ike::crypto::DrbgRng::create();
+  if (!rng) return Unexpected{"random generator: " + rng.error().detail};
+  d->rng_ = std::move(*rng);
+  auto nl = RouteNetlink::open();
+  if (!nl) return Unexpected{nl.error()};
+  d->netlink_ = std::move(*nl);
+  auto tun = TunDevice::open(options.tun_name, options.tun_mtu);
+  if (!tun) return Unexpected{tun.error()};
+  d->tun_ = std::move(*tun);
+  if (int rc = uv_poll_init(loop, &d->poll_, d->tun_.fd()); rc != 0)
+    return Unexpected{std::string("polling the TUN device: ") + uv_strerror(rc)};
+  uv_timer_init(loop, &d->timer_);
+  d->handles_open_ = true;
+  d->poll_.data = d->timer_.data = d.get();
+  uv_poll_start(&d->poll_, UV_READABLE, [](uv_poll_t* h, int status, int) {
+    if (status < 0) return;
+    static_cast<UserspaceDataplane*>(h->data)->on_tun_readable();
+  });
+  // Lifetimes are checked once a second (they are configured in seconds).
+  uv_timer_start(
+      &d->timer_, [](uv_timer_t* h) { static_cast<UserspaceDataplane*>(h->data)->on_timer(); },
+      1000, 1000);
+  d->log(1, "userspace ESP data plane on TUN device " + d->tun_.name() + " (ifindex " +
+                std::to_string(d->tun_.ifindex()) + ", MTU " + std::to_string(options.tun_mtu) +
+                "), ESP-in-UDP on the NAT-T socket");
+  return d;
+}
+
+UserspaceDataplane::~UserspaceDataplane() {
+  shutdown();
+}
+
+void UserspaceDataplane::log(int level, std::string text) const {
+  if (hooks_.log) hooks_.log(ike::Subsystem::KNL, level, std::move(text));
+}
+
+void UserspaceDataplane::add_routes(Child& c) {
+  if (!options_.install_routes) return;
+  std::optional<IpAddress> src = netlink_.owned_address_in(c.params.local_ts);
+  if (!src)
+    log(1, "no local address inside " + ike::to_string(c.params.local_ts) +
+               ": routes to the remote selectors get no source address, and traffic the host "
+               "sends from outside the local selectors will not match the CHILD_SA");
+  for (const ike::TrafficSelector& ts : c.params.remote_ts)
+    for (const Prefix& p : selector_prefixes(ts, c.params.remote.address)) {
+      const std::string key = p.to_string();
+      if (route_refs_[key]++ > 0) {
+        c.routes.push_back(p);
+        continue;
+      }
+      if (auto s = netlink_.add_route(tun_.ifindex(), p, src); !s) {
+        route_refs_.erase(key);
+        log(1, "installing route failed: " + s.error());
+        continue;
+      }
+      c.routes.push_back(p);
+      log(2, "installed route to " + key + " via " + tun_.name() +
+                 (src ? " src " + src->to_string() : std::string()));
+    }
+}
+
+void UserspaceDataplane::remove_routes(Child& c) {
+  for (const Prefix& p : c.routes) {
+    const std::string key = p.to_string();
+    auto it = route_refs_.find(key);
+    if (it == route_refs_.end() || --it->second > 0) continue;
+    route_refs_.erase(it);
+    if (auto s = netlink_.remove_route(tun_.ifindex(), p); !s)
+      log(2, s.error());
+    else
+      log(2, "removed route to " + key + " via " + tun_.name());
+  }
+  c.routes.clear();
+}
+
+Status<std::string> UserspaceDataplane::install(const ike::ChildSaParams& p) {
+  if (shut_down_) return Unexpected{std::string("the data plane is shut down")};
+  const std::string what = p.child + "{" + std::to_string(p.unique_id) + "}";
+  if (p.mode != ike::ChildMode::Tunnel)
+    return Unexpected{"CHILD_SA " + what +
+                      ": the userspace data plane supports tunnel mode only (transport mode "
+                      "needs the kernel's XFRM, esp_backend: xfrm)"};
+  if (!p.udp_encapsulation)
+    return Unexpected{"CHILD_SA " + what +
+                      ": the peer did not agree to UDP encapsulation, which the userspace data "
+                      "plane needs (its ESP arrives only through the NAT-T socket; the "
+                      "connection's encap: yes makes the peer encapsulate)"};
+  if (children_.count(p.unique_id) || by_spi_.count(p.spi_in))
+    return Unexpected{"CHILD_SA " + what + " is already installed"};
+  auto out = OutboundSa::create(p.spi_out, p.algorithms, p.encr_key_out, p.integ_key_out, *rng_);
+  if (!out) return Unexpected{"CHILD_SA " + what + " outbound SA: " + out.error()};
+  auto in = InboundSa::create(p.spi_in, p.algorithms, p.encr_key_in, p.integ_key_in,
+                              options_.replay_window);
+  if (!in) return Unexpected{"CHILD_SA " + what + " inbound SA: " + in.error()};
+  auto c = std::make_unique<Child>();
+  c->params = p;
+  // The keys now live in the mbedTLS contexts only.
+  for (Bytes* k : {&c->params.encr_key_in, &c->params.integ_key_in, &c->params.encr_key_out,
+                   &c->params.integ_key_out}) {
+    std::fill(k->begin(), k->end(), 0);
+    k->clear();
+  }
+  c->out = std::move(*out);
+  c->in = std::move(*in);
+  c->installed_ms = uv_now(loop_);
+  add_routes(*c);
+  Child* raw = c.get();
+  by_spi_[p.spi_in] = raw;
+  outbound_.push_back(raw);
+  children_[p.unique_id] = std::move(c);
+  char spis[32];
+  std::snprintf(spis, sizeof spis, "%08x_i %08x_o", p.spi_in, p.spi_out);
+  log(1, "installed CHILD_SA " + what + " SPIs " + spis + " " + ike::to_string(p.local_ts) +
+             " === " + ike::to_string(p.remote_ts) + " in userspace (" + tun_.name() + ", " +
+             p.local.to_string() + " -> " + p.remote.to_string() + " ESP-in-UDP)");
+  return {};
+}
+
+Status<std::string> UserspaceDataplane::remove(const ike::ChildSaParams& p) {
+  auto it = children_.find(p.unique_id);
+  if (it == children_.end())
+    return Unexpected{"CHILD_SA " + p.child + "{" + std::to_string(p.unique_id) +
+                      "} is not installed"};
+  Child* c = it->second.get();
+  remove_routes(*c);
+  by_spi_.erase(c->params.spi_in);
+  outbound_.erase(std::remove(outbound_.begin(), outbound_.end(), c), outbound_.end());
+  if (last_out_ == c) last_out_ = nullptr;
+  log(1, "removed CHILD_SA " + c->params.child + "{" + std::to_string(p.unique_id) + "}: in " +
+             std::to_string(c->in->stats().bytes) + " bytes/" +
+             std::to_string(c->in->stats().packets) + " packets, out " +
+             std::to_string(c->out->stats().bytes) + " bytes/" +
+             std::to_string(c->out->stats().packets) + " packets");
+  children_.erase(it);
+  return {};
+}
+
+std::optional<SaCounters> UserspaceDataplane::counters(uint32_t unique_id) const {
+  auto it = children_.find(unique_id);
+  if (it == children_.end()) return std::nullopt;
+  const Child& c = *it->second;
+  const EspSaStats& in = c.in->stats();
+  const EspSaStats& out = c.out->stats();
+  SaCounters s;
+  s.bytes_in = in.bytes;
+  s.packets_in = in.packets;
+  s.bytes_out = out.bytes;
+  s.packets_out = out.packets;
+  s.dropped_replay = in.dropped_replay;
+  s.dropped_integrity = in.dropped_integrity;
+  s.dropped_malformed = in.dropped_malformed;
+  s.dropped_policy = c.dropped_policy;
+  s.dummies = in.dummies;
+  s.last_in_ms = c.last_in_ms;
+  s.last_out_ms = c.last_out_ms;
+  return s;
+}
+
+Status<std::string> UserspaceDataplane::add_virtual_ip(const IpAddress& vip) {
+  if (std::find(vips_.begin(), vips_.end(), vip) != vips_.end()) return {};
+  if (auto s = netlink_.add_address(tun_.ifindex(), vip, vip.is_v4() ? 32 : 128); !s) return s;
+  vips_.push_back(vip);
+  log(1, "installed virtual IP " + vip.to_string() + " on " + tun_.name());
+  return {};
+}
+
+Status<std::string> UserspaceDataplane::remove_virtual_ip(const IpAddress& vip) {
+  auto it = std::find(vips_.begin(), vips_.end(), vip);
+  if (it == vips_.end()) return Unexpected{"virtual IP " + vip.to_string() + " is not installed"};
+  vips_.erase(it);
+  return netlink_.remove_address(tun_.ifindex(), vip, vip.is_v4() ? 32 : 128);
+}
+
+UserspaceDataplane::Child* UserspaceDataplane::outbound_child(std::span<const uint8_t> packet) {
+  auto v = view_packet(packet);
+  if (!v) return nullptr;
+  auto matches = [&](const Child* c) {
+    return any_selector(c->params.local_ts, v->v4, v->src, v->protocol, v->src_port) &&
+           any_selector(c->params.remote_ts, v->v4, v->dst, v->protocol, v->dst_port);
+  };
+  if (last_out_ && matches(last_out_)) return last_out_;
+  for (Child* c : outbound_)
+    if (matches(c)) return last_out_ = c;
+  return nullptr;
+}
+
+void UserspaceDataplane::on_tun_readable() {
+  if (shut_down_) return;
+  // The packet is read where the largest ESP header would end, so that any SA can seal it in
+  // place (its headroom is at most kMaxHead) with room for its trailer behind it.
+  constexpr size_t kMaxHead = 64, kMaxTail = 128;
+  const uint64_t now_ms = uv_now(loop_);
+  for (int i = 0; i < kReadBurst; ++i) {
+    std::span<uint8_t> room(buffer_.data() + kMaxHead, buffer_.size() - kMaxHead - kMaxTail);
+    long n = tun_.read(room);
+    if (n == 0) return;
+    if (n < 0) {
+      if (++stats_.device_errors == 1 || std::has_single_bit(stats_.device_errors))
+        log(1, std::string("reading from ") + tun_.name() + " failed: " + std::strerror(errno));
+      return;
+    }
+    const size_t size = static_cast<size_t>(n);
+    std::span<const uint8_t> packet(room.data(), size);
+    Child* c = outbound_child(packet);
+    if (!c) {
+      if (++stats_.no_sa == 1 || std::has_single_bit(stats_.no_sa))
+        log(2, "outbound packet on " + tun_.name() +
+                   " matches no CHILD_SA's traffic selectors, dropped (" +
+                   std::to_string(stats_.no_sa) + " so far)");
+      continue;
+    }
+    const uint8_t next_header = (packet[0] >> 4) == 4 ? kNextHeaderIpv4 : kNextHeaderIpv6;
+    const size_t head = c->out->headroom();
+    std::span<uint8_t> esp(room.data() - head, head + size + c->out->tailroom());
+    auto sealed = c->out->seal(esp, size, next_header);
+    if (!sealed) {
+      if (!c->hard_sent) {
+        log(0, "CHILD_SA " + c->params.child + "{" + std::to_string(c->params.unique_id) +
+                   "}: " + sealed.error());
+        c->hard_sent = true;
+        if (hooks_.on_event)
+          hooks_.on_event(DataplaneEvent{DataplaneEvent::Kind::HardExpire, c->params.unique_id,
+                                         c->params.spi_out, false, std::nullopt, std::nullopt});
+      }
+      continue;
+    }
+    c->last_out_ms = now_ms;
+    if (hooks_.send_udp)
+      hooks_.send_udp(c->params.local, c->params.remote, ByteView(esp.data(), *sealed));
+    if (shut_down_) return;  // a hook may have shut us down
+  }
+}
+
+void UserspaceDataplane::log_drop(const Child& c, std::string_view why, uint64_t count,
+                                  const ike::Endpoint& from) {
+  // Powers of two: the first drops are all reported, a flood only logarithmically.
+  if (!std::has_single_bit(count)) return;
+  char spi[16];
+  std::snprintf(spi, sizeof spi, "%08x", c.params.spi_in);
+  log(1, "ESP packet from " + from.to_string() + " for CHILD_SA " + c.params.child + "{" +
+             std::to_string(c.params.unique_id) + "} (SPI " + spi +
+             ") dropped: " + std::string(why) + " (" + std::to_string(count) + " so far)");
+}
+
+void UserspaceDataplane::handle_esp(const ike::Endpoint&, const ike::Endpoint& remote,
+                                    std::span<uint8_t> datagram, ike::Timestamp now) {
+  if (shut_down_) return;
+  const uint32_t spi = esp_spi(ByteView(datagram.data(), datagram.size()));
+  auto it = by_spi_.find(spi);
+  if (it == by_spi_.end()) {
+    if (++stats_.unknown_spi == 1 || std::has_single_bit(stats_.unknown_spi)) {
+      char text[16];
+      std::snprintf(text, sizeof text, "%08x", spi);
+      log(1, "ESP packet from " + remote.to_string() + " with unknown SPI " + text + " dropped (" +
+                 std::to_string(stats_.unknown_spi) + " so far)");
+    }
+    return;
+  }
+  Child& c = *it->second;
+  auto opened = c.in->open(datagram);
+  if (!opened) {
+    const EspSaStats& s = c.in->stats();
+    switch (opened.error()) {
+      case DropReason::Malformed:
+        log_drop(c, "malformed", s.dropped_malformed, remote);
+        break;
+      case DropReason::Integrity:
+        log_drop(c, "integrity check failed", s.dropped_integrity, remote);
+        break;
+      case DropReason::Replay:
+        log_drop(c, "replayed or too old", s.dropped_replay, remote);
+        break;
+      case DropReason::Dummy:
+        break;
+    }
+    return;
+  }
+  // Tunnel mode: the inner packet must be IP of the family next header says, and lie inside
+  // the CHILD_SA's selectors (remote -> local), RFC 4301 §5.2.
+  std::span<const uint8_t> inner(opened->payload.data(), opened->payload.size());
+  const bool ip_ok =
+      !inner.empty() && ((opened->next_header == kNextHeaderIpv4 && (inner[0] >> 4) == 4) ||
+                         (opened->next_header == kNextHeaderIpv6 && (inner[0] >> 4) == 6));
+  if (!ip_ok || !packet_matches(inner, c.params.remote_ts, c.params.local_ts)) {
+    ++c.dropped_policy;
+    log_drop(c, ip_ok ? "inner addresses outside the traffic selectors" : "not an IP packet",
+             c.dropped_policy, remote);
+    return;
+  }
+  c.last_in_ms = static_cast<uint64_t>(now.count());
+  if (!tun_.write(inner)) {
+    if (++stats_.device_errors == 1 || std::has_single_bit(stats_.device_errors))
+      log(1, std::string("writing to ") + tun_.name() + " failed: " + std::strerror(errno));
+  }
+}
+
+void UserspaceDataplane::on_timer() {
+  if (shut_down_ || !hooks_.on_event) return;
+  const uint64_t now_ms = uv_now(loop_);
+  // Events may remove children (the daemon reacts synchronously): collect first.
+  std::vector<DataplaneEvent> events;
+  for (auto& [id, c] : children_) {
+    const uint64_t age_s = (now_ms - c->installed_ms) / 1000;
+    const ike::ChildSaParams& p = c->params;
+    if (p.life_time_s && age_s >= p.life_time_s && !c->hard_sent) {
+      c->hard_sent = true;
+      log(1, "CHILD_SA " + p.child + "{" + std::to_string(id) + "} reached its life_time (" +
+                 std::to_string(p.life_time_s) + "s)");
+      events.push_back(DataplaneEvent{DataplaneEvent::Kind::HardExpire, id, p.spi_in, true,
+                                      std::nullopt, std::nullopt});
+    } else if (p.rekey_time_s && age_s >= p.rekey_time_s && !c->soft_sent) {
+      c->soft_sent = true;
+      log(1, "CHILD_SA " + p.child + "{" + std::to_string(id) + "} reached its rekey_time (" +
+                 std::to_string(p.rekey_time_s) + "s)");
+      events.push_back(DataplaneEvent{DataplaneEvent::Kind::SoftExpire, id, p.spi_in, true,
+                                      std::nullopt, std::nullopt});
+    }
+  }
+  for (const DataplaneEvent& e : events) {
+    if (shut_down_) return;
+    hooks_.on_event(e);
+  }
+}
+
+void UserspaceDataplane::shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  for (auto& [id, c] : children_) remove_routes(*c);
+  for (const IpAddress& vip : vips_)
+    (void)netlink_.remove_address(tun_.ifindex(), vip, vip.is_v4() ? 32 : 128);
+  vips_.clear();
+  const size_t n = children_.size();
+  children_.clear();
+  by_spi_.clear();
+  outbound_.clear();
+  last_out_ = nullptr;
+  if (handles_open_) {
+    uv_poll_stop(&poll_);
+    uv_timer_stop(&timer_);
+    // The handles live in this object; the owner destroys it only after the loop ran the close
+    // callbacks (the daemon runs the loop once more before closing it).
+    uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+    handles_open_ = false;
+  }
+  const std::string name = tun_.name();
+  tun_.close();  // the non-persistent device disappears with it, and its routes with it
+  log(1, "userspace data plane shut down: " + std::to_string(n) + " CHILD_SA(s) removed, " + name +
+             " deleted");
+}
+
+}  // namespace ikeme::esp

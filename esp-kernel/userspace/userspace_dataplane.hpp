@@ -1,0 +1,99 @@
+#pragma once
+// The userspace ESP data plane (like strongSwan's kernel-libipsec): a TUN device whose packets
+// are matched against the installed CHILD_SAs' traffic selectors, sealed (esp_sa.hpp) and sent as
+// ESP-in-UDP (RFC 3948, no non-ESP marker) from the daemon's NAT-T socket; ESP datagrams the
+// daemon receives on that socket are opened, replay-checked, policy-checked and written to the
+// TUN device. Routes to the remote selectors point into the device, with a source address
+// inside the local selectors. Tunnel mode only (transport mode would need the IKE/ESP traffic to
+// the peer itself to bypass the device's routes; refused at install, as kernel-libipsec does).
+//
+// I/O: the TUN fd is polled on the daemon's libuv loop; reads are done in bursts into one
+// preallocated buffer, encrypted in place and sent at once; nothing is allocated per packet.
+
+#include <uv.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "esp-kernel/dataplane.hpp"
+#include "esp-kernel/userspace/esp_sa.hpp"
+#include "esp-kernel/userspace/route_netlink.hpp"
+#include "esp-kernel/userspace/tun_device.hpp"
+
+namespace ikeme::esp {
+
+class UserspaceDataplane final : public Dataplane {
+ public:
+  static constexpr int kReadBurst = 64;  // TUN packets per readable event
+  static constexpr size_t kBufferSize = 65536 + 256;
+
+  static Result<std::unique_ptr<UserspaceDataplane>, std::string> create(
+      uv_loop_t* loop, const DataplaneOptions& options, DataplaneHooks hooks);
+  ~UserspaceDataplane() override;
+
+  Backend backend() const override { return Backend::Userspace; }
+  Status<std::string> install(const ike::ChildSaParams& child) override;
+  Status<std::string> remove(const ike::ChildSaParams& child) override;
+  std::optional<SaCounters> counters(uint32_t unique_id) const override;
+  DataplaneStats stats() const override { return stats_; }
+  bool requires_udp_encapsulation() const override { return true; }
+  Status<std::string> add_virtual_ip(const IpAddress& vip) override;
+  Status<std::string> remove_virtual_ip(const IpAddress& vip) override;
+  Status<std::string> prepare_nat_t_socket(int) override { return {}; }
+  void handle_esp(const ike::Endpoint& local, const ike::Endpoint& remote,
+                  std::span<uint8_t> datagram, ike::Timestamp now) override;
+  void shutdown() override;
+
+  const std::string& device_name() const { return tun_.name(); }
+
+ private:
+  struct Child {
+    ike::ChildSaParams params;  // without the keys
+    std::unique_ptr<OutboundSa> out;
+    std::unique_ptr<InboundSa> in;
+    std::vector<Prefix> routes;
+    uint64_t dropped_policy = 0;
+    std::optional<uint64_t> last_in_ms, last_out_ms;
+    uint64_t installed_ms = 0;
+    bool soft_sent = false, hard_sent = false;
+  };
+
+  UserspaceDataplane(uv_loop_t* loop, DataplaneOptions options, DataplaneHooks hooks);
+  void log(int level, std::string text) const;
+  void on_tun_readable();
+  void on_timer();
+  Child* outbound_child(std::span<const uint8_t> packet);
+  void add_routes(Child& c);
+  void remove_routes(Child& c);
+  void log_drop(const Child& c, std::string_view why, uint64_t count, const ike::Endpoint& from);
+
+  uv_loop_t* loop_;
+  DataplaneOptions options_;
+  DataplaneHooks hooks_;
+  std::unique_ptr<ike::crypto::Rng> rng_;  // AES-CBC IVs
+  TunDevice tun_;
+  RouteNetlink netlink_;
+  uv_poll_t poll_{};
+  uv_timer_t timer_{};
+  bool handles_open_ = false;
+  bool shut_down_ = false;
+
+  std::map<uint32_t, std::unique_ptr<Child>> children_;  // by unique id
+  std::unordered_map<uint32_t, Child*> by_spi_;          // by inbound SPI
+  std::vector<Child*> outbound_;                         // lookup order (installation order)
+  Child* last_out_ = nullptr;                            // most recent outbound match
+  std::map<std::string, int> route_refs_;                // prefix text -> CHILD_SAs using it
+  std::vector<IpAddress> vips_;
+  std::vector<uint8_t> buffer_;  // TUN reads, sealed in place
+  DataplaneStats stats_;
+};
+
+// Whether a packet's source and destination lie in the selectors (ports and protocol too where
+// the selector restricts them). `packet` is a bare IPv4/IPv6 packet.
+bool packet_matches(std::span<const uint8_t> packet, const std::vector<ike::TrafficSelector>& src,
+                    const std::vector<ike::TrafficSelector>& dst);
+
+}  // namespace ikeme::esp

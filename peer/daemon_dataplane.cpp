@@ -1,0 +1,156 @@
+// The daemon's side of the ESP data plane: creating the backend daemon.esp_backend asks for,
+// handing it the engine's CHILD_SAs, sending its ESP-in-UDP, and acting on its expiry events.
+
+#include <algorithm>
+#include <bit>
+
+#include "peer/daemon.hpp"
+
+namespace ikeme::peer {
+
+using ike::Subsystem;
+
+namespace {
+
+esp::Backend backend_of(config::EspBackend b) {
+  switch (b) {
+    case config::EspBackend::Xfrm:
+      return esp::Backend::Xfrm;
+    case config::EspBackend::Userspace:
+      return esp::Backend::Userspace;
+    case config::EspBackend::None:
+      return esp::Backend::None;
+    case config::EspBackend::Auto:
+      break;
+  }
+  return esp::Backend::Auto;
+}
+
+}  // namespace
+
+Status<std::string> Daemon::start_dataplane() {
+  const config::DaemonSettings& d = config_.daemon;
+  esp::DataplaneOptions o;
+  o.backend = backend_of(d.esp_backend);
+  if (o.backend == esp::Backend::None) {
+    log(Subsystem::KNL, 0,
+        "no ESP data plane (esp_backend: none): CHILD_SAs are negotiated but carry no traffic");
+    return {};
+  }
+  o.tun_name = d.tun_name;
+  o.tun_mtu = d.tun_mtu;
+  o.replay_window = d.replay_window;
+  o.install_routes = d.install_routes;
+  o.firewall = d.firewall;
+  esp::DataplaneHooks hooks;
+  hooks.send_udp = [this](const ike::Endpoint& from, const ike::Endpoint& to, ByteView data) {
+    send_esp(from, to, data);
+  };
+  hooks.on_event = [this](const esp::DataplaneEvent& e) {
+    // Called from the data plane's libuv callbacks: nothing may unwind through libuv.
+    try {
+      on_dataplane_event(e);
+    } catch (const std::exception& ex) {
+      log(Subsystem::CFG, 0, std::string("internal error in data plane event: ") + ex.what());
+      exit_code_ = 1;
+      stop();
+    }
+  };
+  hooks.log = [this](Subsystem s, int level, std::string text) { log(s, level, std::move(text)); };
+  auto dp = esp::make_dataplane(&loop_, o, std::move(hooks));
+  if (!dp) return Unexpected{"ESP data plane: " + dp.error()};
+  dataplane_ = std::move(*dp);
+  for (UdpSocket& s : sockets_.sockets())
+    if (s.bound().port == config_.engine.port_nat_t)
+      if (auto r = dataplane_->prepare_nat_t_socket(s.fd()); !r)
+        return Unexpected{"ESP data plane: preparing " + s.bound().to_string() + ": " + r.error()};
+  force_encapsulation(config_.engine, true);
+  return {};
+}
+
+void Daemon::force_encapsulation(ike::EngineConfig& engine, bool announce) {
+  if (!dataplane_ || !dataplane_->requires_udp_encapsulation()) return;
+  size_t forced = 0;
+  for (ike::ConnectionConfig& c : engine.connections)
+    if (!c.encap && !c.mediation) {
+      c.encap = true;
+      ++forced;
+    }
+  if (announce && forced)
+    log(Subsystem::CFG, 1,
+        "the " + std::string(esp::name(dataplane_->backend())) +
+            " data plane carries ESP only in UDP: encap: yes forced on " + std::to_string(forced) +
+            " connection(s)");
+}
+
+void Daemon::apply_child(const ike::ChildSaEvent& e, ike::Timestamp t) {
+  const ike::ChildSaParams& p = e.params;
+  const bool installed = e.kind == ike::ChildSaEvent::Kind::Installed;
+  std::string text = children_.apply(e, t);
+  auto knl = [&](int level, std::string line) {
+    if (log_.enabled(Subsystem::KNL, level))
+      log_.write(ike::LogLine{Subsystem::KNL, level, p.ike_sa_id, p.connection, std::move(line)});
+  };
+  if (!dataplane_) {
+    knl(1, text + (installed ? " not installed" : " gone") + " (esp_backend: none)");
+    return;
+  }
+  auto s = installed ? dataplane_->install(p) : dataplane_->remove(p);
+  if (!s) {
+    knl(0, std::string(installed ? "unable to install " : "unable to remove ") + text + ": " +
+               s.error());
+    return;
+  }
+  knl(2, std::string(installed ? "installed " : "removed ") + text);
+}
+
+void Daemon::send_esp(const ike::Endpoint& from, const ike::Endpoint& to, ByteView data) {
+  UdpSocket* s = sockets_.for_source(from);
+  if (!s) {
+    ++counters_.send_errors;
+    return;
+  }
+  if (auto r = s->send(from, to, data); !r) {
+    ++counters_.send_errors;
+    if (counters_.send_errors == 1 || std::has_single_bit(counters_.send_errors))
+      log(Subsystem::NET, 1, "error sending ESP packet: " + r.error());
+    return;
+  }
+  ++counters_.datagrams_sent;
+}
+
+void Daemon::on_dataplane_event(const esp::DataplaneEvent& e) {
+  using Kind = esp::DataplaneEvent::Kind;
+  if (e.kind == Kind::Acquire) {
+    log(Subsystem::KNL, 1, "acquire for traffic without a CHILD_SA ignored (no trap policies)");
+    return;
+  }
+  const InstalledChild* c = children_.find(e.unique_id);
+  if (!c) return;  // already gone
+  const std::string what = c->child + "{" + std::to_string(c->unique_id) + "}";
+  if (e.kind == Kind::SoftExpire) {
+    log(Subsystem::CHD, 1,
+        "CHILD_SA " + what +
+            " should be rekeyed now, but CREATE_CHILD_SA is not implemented: it lives on until "
+            "its life_time, then its IKE SA is reauthenticated");
+    return;
+  }
+  // HardExpire: the SA must not carry more traffic. Without CREATE_CHILD_SA the only way to new
+  // keys is a new IKE SA: delete this one and, where we can initiate, start it again.
+  const uint32_t sa_id = c->ike_sa_id;
+  const std::string connection = c->connection, child = c->child;
+  bool can_initiate = false;
+  for (const ike::ConnectionConfig& conn : engine_->config().connections)
+    if (conn.name == connection && !conn.remote_addrs.empty()) can_initiate = true;
+  log(Subsystem::CHD, 0,
+      "CHILD_SA " + what + " expired (life time or sequence numbers used up): deleting IKE SA #" +
+          std::to_string(sa_id) +
+          (can_initiate ? " and reauthenticating" : " (the peer has to initiate again)"));
+  ike::Actions a;
+  (void)engine_->terminate(connection, sa_id, now(), a);
+  apply(a);
+  after_engine();
+  if (can_initiate && !shutting_down_) (void)initiate(connection, child);
+}
+
+}  // namespace ikeme::peer
