@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Runs inside the kvm-xfrm VM (see xfrm_kernel_test.sh): two namespaces joined by a veth, an
 # xfrm_driver in each with mirrored CHILD_SAs, and for each case: a ping through the tunnel, the
 # ESP (or ESP-in-UDP) packets on the wire, counters from counters() and `ip -s xfrm state`,
@@ -34,7 +35,6 @@ table ip wire {
 NFT
 wire_count() { nsx right nft list counter ip wire "$1" | awk '/packets/ {print $2}'; }
 
-driver_pids=()
 # start_pair NAME ARGS...: a driver in each namespace; per-side args via L_ARGS / R_ARGS arrays.
 start_pair() {
   local name=$1
@@ -121,8 +121,8 @@ transport_case() {
   local name=$1 alg=$2 esp0 t0
   t0=$(ikm_now_ms)
   esp0=$(wire_count wire_esp)
-  L_ARGS=(--mode transport --local-ts $LEFT/32 --remote-ts $RIGHT/32 --alg "$alg")
-  R_ARGS=(--mode transport --local-ts $RIGHT/32 --remote-ts $LEFT/32 --alg "$alg")
+  L_ARGS=(--mode transport --local-ts "$LEFT/32" --remote-ts "$RIGHT/32" --alg "$alg")
+  R_ARGS=(--mode transport --local-ts "$RIGHT/32" --remote-ts "$LEFT/32" --alg "$alg")
   check "$name: both CHILD_SAs installed" start_pair "$name"
   check "$name: ping $LEFT -> $RIGHT in transport mode" netns_ping left $LEFT $RIGHT 3
   check "$name: ESP on the wire" test "$(wire_count wire_esp)" -ge $((esp0 + 3))
