@@ -79,19 +79,26 @@ kernel_empty() {
   [[ -z "$left" ]]
 }
 
-# tunnel_case NAME ALG EXTRA...: tunnel mode between 10.1.0.0/24 and 10.2.0.0/24.
+# tunnel_case NAME ALG EXTRA...: tunnel mode between 10.1.0.0/24 and 10.2.0.0/24; EXTRA for both
+# drivers, L_EXTRA for left's only.
+L_EXTRA=()
 tunnel_case() {
   local name=$1 alg=$2
   shift 2
   local t0 esp0 natt0
   t0=$(ikm_now_ms)
   esp0=$(wire_count wire_esp) natt0=$(wire_count wire_natt)
-  L_ARGS=(--local-ts 10.1.0.0/24 --remote-ts 10.2.0.0/24 --alg "$alg" "$@")
+  L_ARGS=(--local-ts 10.1.0.0/24 --remote-ts 10.2.0.0/24 --alg "$alg" "$@" "${L_EXTRA[@]}")
   R_ARGS=(--local-ts 10.2.0.0/24 --remote-ts 10.1.0.0/24 --alg "$alg" "$@")
   check "$name: both CHILD_SAs installed" start_pair "$name"
   check "$name: route into the tunnel has src 10.1.0.1" \
     bash -c "ip -n $(ns left) route show table 220 | grep -q '10.2.0.0/24 .*src 10.1.0.1'"
   check "$name: ping 10.1.0.1 -> 10.2.0.1 through the tunnel" netns_ping left 10.1.0.1 10.2.0.1 3
+  if [[ " ${L_EXTRA[*]} " == *" --vip "* ]]; then
+    check "$name: virtual IP on the interface towards the peer" \
+      bash -c "ip -n $(ns left) addr show dev vright | grep -q 'inet 10.1.0.77/32'"
+    check "$name: ping from the virtual IP through the tunnel" netns_ping left 10.1.0.77 10.2.0.1 1
+  fi
   if [[ " $* " == *" --encap "* ]]; then
     check "$name: ESP-in-UDP on the wire" test "$(wire_count wire_natt)" -ge $((natt0 + 3))
     check_eq "$name: no plain ESP on the wire" "$(wire_count wire_esp)" "$esp0"
@@ -114,6 +121,7 @@ tunnel_case() {
   check_empty "$name: shutdown left nothing in left" left
   check_empty "$name: shutdown left nothing in right" right
   check "$name: routing rule removed" bash -c "! ip -n $(ns left) rule | grep -q 'lookup 220'"
+  check "$name: no virtual IP left" bash -c "! ip -n $(ns left) addr | grep -q 10.1.0.77"
   ikm_log "$name: $(($(ikm_now_ms) - t0)) ms"
 }
 
@@ -148,7 +156,13 @@ ikm_on_cleanup '((IKM_CHECKS_FAILED == 0)) || dump_logs || true'
 # CASES (space-separated names) limits a run to some cases, for debugging.
 want() { [[ -z "${CASES:-}" || " $CASES " == *" $1 "* ]]; }
 check "probe in the VM: the kernel has ESP" "$DRIVER" --probe
-want tunnel && tunnel_case tunnel aes256-sha384
+if want tunnel; then
+  # A virtual IP for left: on the interface towards right, usable as a tunnel source, removed
+  # on shutdown (checked after the case).
+  L_EXTRA=(--vip 10.1.0.77)
+  tunnel_case tunnel aes256-sha384
+  L_EXTRA=()
+fi
 want transport && transport_case transport aes128gcm16-esn
 want encap && tunnel_case encap chacha20poly1305 --encap
 want firewall && tunnel_case firewall aes256-sha512 --firewall
