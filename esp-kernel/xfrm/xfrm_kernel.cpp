@@ -93,8 +93,9 @@ Status<std::string> XfrmKernel::transact(nl_msg* raw) {
     return Unexpected("sending to the kernel: " + nl_error(err));
   }
   Ack ack;
-  std::unique_ptr<nl_cb, NlDeleter<nl_cb, nl_cb_put>> cb(
-      nl_cb_clone(nl_socket_get_cb(sock_.get())));
+  // nl_socket_get_cb takes a reference: hold it only for the clone.
+  std::unique_ptr<nl_cb, NlDeleter<nl_cb, nl_cb_put>> base(nl_socket_get_cb(sock_.get()));
+  std::unique_ptr<nl_cb, NlDeleter<nl_cb, nl_cb_put>> cb(nl_cb_clone(base.get()));
   if (!cb) return Unexpected(std::string("out of memory"));
   nl_cb_err(cb.get(), NL_CB_CUSTOM, on_error, &ack);
   nl_cb_set(cb.get(), NL_CB_ACK, NL_CB_CUSTOM, on_ack, &ack);
