@@ -42,8 +42,9 @@ void cover(U128 lo, U128 hi, unsigned bits, bool v4, std::vector<Prefix>& out) {
       size_bits = next_bits;
     }
     out.push_back(Prefix{from_int(lo, v4), static_cast<uint8_t>(bits - size_bits)});
+    if (size_bits == bits) break;  // covered the whole space (and 1 << 128 is undefined)
     U128 next = lo + (U128{1} << size_bits);
-    if (size_bits == bits || next == 0) break;  // covered the whole space / wrapped
+    if (next == 0) break;  // wrapped
     lo = next;
   }
 }

@@ -53,7 +53,7 @@ Bytes concat(const Bytes& a, const Bytes& b) {
 // Seals `inner` with `sa` and returns the packet.
 Bytes seal(OutboundSa& sa, const Bytes& inner, uint8_t nh = kNextHeaderIpv4) {
   std::vector<uint8_t> buf(sa.headroom() + inner.size() + sa.tailroom());
-  std::memcpy(buf.data() + sa.headroom(), inner.data(), inner.size());
+  if (!inner.empty()) std::memcpy(buf.data() + sa.headroom(), inner.data(), inner.size());
   auto n = sa.seal(buf, inner.size(), nh);
   REQUIRE(n.ok());
   buf.resize(*n);
