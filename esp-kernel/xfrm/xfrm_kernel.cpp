@@ -7,6 +7,7 @@
 #include <netlink/cache.h>
 #include <netlink/msg.h>
 
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -304,36 +305,95 @@ Result<SaUsage, std::string> XfrmKernel::sa_usage(const IpAddress& destination, 
   return u;
 }
 
+namespace {
+
+// What a dump finds of ours. The dumps are parsed here rather than through libnl's caches: its
+// policy parser leaks the addresses of every policy it reads (libnl 3.7).
+struct Found {
+  uint32_t first = 0, last = 0;
+  std::vector<std::pair<uint32_t, uint8_t>> policies;  // index, direction
+  std::vector<std::pair<IpAddress, uint32_t>> sas;     // destination, SPI
+  bool in_range(uint32_t reqid) const { return reqid >= first && reqid <= last; }
+};
+
+IpAddress address_of(const xfrm_address_t& a, uint16_t family) {
+  if (family == AF_INET6) {
+    std::array<uint8_t, 16> b{};
+    std::memcpy(b.data(), &a.a6, 16);
+    return IpAddress::v6(b);
+  }
+  std::array<uint8_t, 4> b{};
+  std::memcpy(b.data(), &a.a4, 4);
+  return IpAddress::v4(b);
+}
+
+int collect(nl_msg* msg, void* arg) {
+  auto* found = static_cast<Found*>(arg);
+  const nlmsghdr* h = nlmsg_hdr(msg);
+  const size_t payload = h->nlmsg_len >= NLMSG_HDRLEN ? h->nlmsg_len - NLMSG_HDRLEN : 0;
+  if (h->nlmsg_type == XFRM_MSG_NEWPOLICY && payload >= sizeof(xfrm_userpolicy_info)) {
+    xfrm_userpolicy_info info;
+    std::memcpy(&info, NLMSG_DATA(h), sizeof info);
+    const nlattr* a =
+        nlmsg_find_attr(const_cast<nlmsghdr*>(h), sizeof(xfrm_userpolicy_info), XFRMA_TMPL);
+    const int n = a ? nla_len(a) / static_cast<int>(sizeof(xfrm_user_tmpl)) : 0;
+    for (int i = 0; i < n; ++i) {
+      xfrm_user_tmpl t;
+      std::memcpy(&t, static_cast<const char*>(nla_data(a)) + i * sizeof t, sizeof t);
+      if (found->in_range(t.reqid)) {
+        found->policies.emplace_back(info.index, info.dir);
+        break;
+      }
+    }
+  } else if (h->nlmsg_type == XFRM_MSG_NEWSA && payload >= sizeof(xfrm_usersa_info)) {
+    xfrm_usersa_info info;
+    std::memcpy(&info, NLMSG_DATA(h), sizeof info);
+    // SPI 0: a larval SA from an acquire, which cannot be deleted by SPI (it expires).
+    if (found->in_range(info.reqid) && info.id.proto == IPPROTO_ESP && info.id.spi != 0) {
+      found->sas.emplace_back(address_of(info.id.daddr, info.family), ntohl(info.id.spi));
+    }
+  }
+  return NL_OK;
+}
+
+}  // namespace
+
+Status<std::string> XfrmKernel::dump(int type, void* found) {
+  if (int err = nl_send_simple(sock_.get(), type, NLM_F_DUMP, nullptr, 0); err < 0) {
+    return Unexpected("requesting a dump: " + nl_error(err));
+  }
+  std::unique_ptr<nl_cb, NlDeleter<nl_cb, nl_cb_put>> base(nl_socket_get_cb(sock_.get()));
+  std::unique_ptr<nl_cb, NlDeleter<nl_cb, nl_cb_put>> cb(nl_cb_clone(base.get()));
+  if (!cb) return Unexpected(std::string("out of memory"));
+  nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, collect, found);
+  if (int err = nl_recvmsgs(sock_.get(), cb.get()); err < 0) {
+    return Unexpected("reading a dump: " + nl_error(err));
+  }
+  return {};
+}
+
 Result<FlushCount, std::string> XfrmKernel::flush_reqids(uint32_t first, uint32_t last) {
+  Found found;
+  found.first = first, found.last = last;
+  if (auto st = dump(XFRM_MSG_GETPOLICY, &found); !st) {
+    return Unexpected("listing XFRM policies failed: " + st.error());
+  }
+  if (auto st = dump(XFRM_MSG_GETSA, &found); !st) {
+    return Unexpected("listing XFRM SAs failed: " + st.error());
+  }
   FlushCount count;
-  auto in_range = [&](int reqid) {
-    return reqid >= 0 && static_cast<uint32_t>(reqid) >= first &&
-           static_cast<uint32_t>(reqid) <= last;
-  };
-  nl_cache* cache = nullptr;
-  if (int err = xfrmnl_sp_alloc_cache(sock_.get(), &cache); err < 0) {
-    return Unexpected("listing XFRM policies failed: " + nl_error(err));
+  for (const auto& [index, dir] : found.policies) {
+    XfrmSp sp(xfrmnl_sp_alloc());
+    if (!sp) return Unexpected(std::string("out of memory"));
+    xfrmnl_sp_set_index(sp.get(), index);
+    xfrmnl_sp_set_dir(sp.get(), dir);
+    nl_msg* msg = nullptr;
+    if (xfrmnl_sp_build_delete_request(sp.get(), 0, &msg) < 0) continue;
+    if (transact(msg)) ++count.policies;
   }
-  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-    auto* sp = reinterpret_cast<xfrmnl_sp*>(o);
-    bool ours = false;
-    for (int i = 0; i < xfrmnl_sp_get_nusertemplates(sp); ++i) {
-      ours = ours || in_range(xfrmnl_user_tmpl_get_reqid(xfrmnl_sp_usertemplate_n(sp, i)));
-    }
-    if (ours && xfrmnl_sp_delete(sock_.get(), sp, 0) >= 0) ++count.policies;
+  for (const auto& [destination, spi] : found.sas) {
+    if (delete_sa(destination, spi)) ++count.sas;
   }
-  nl_cache_free(cache);
-  cache = nullptr;
-  if (int err = xfrmnl_sa_alloc_cache(sock_.get(), &cache); err < 0) {
-    return Unexpected("listing XFRM SAs failed: " + nl_error(err));
-  }
-  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-    auto* sa = reinterpret_cast<xfrmnl_sa*>(o);
-    if (in_range(xfrmnl_sa_get_reqid(sa)) && xfrmnl_sa_delete(sock_.get(), sa, 0) >= 0) {
-      ++count.sas;
-    }
-  }
-  nl_cache_free(cache);
   return count;
 }
 

@@ -69,6 +69,8 @@ class XfrmKernel {
   explicit XfrmKernel(NlSock sock) : sock_(std::move(sock)) {}
   // Sends a built request (takes ownership) and waits for the kernel's ack.
   Status<std::string> transact(nl_msg* msg);
+  // Sends a dump request of `type` and hands every answer to the collector behind `found`.
+  Status<std::string> dump(int type, void* found);
   NlSock sock_;
 };
 

@@ -198,7 +198,7 @@ check "crash: SAs left behind after SIGKILL" bash -c "[[ -n \$(ip -n $(ns left) 
 nsx left ip xfrm state add src 198.51.100.1 dst 198.51.100.2 proto esp spi 0x7777 reqid 7 \
   mode tunnel enc 'cbc(aes)' 0x00112233445566778899aabbccddeeff \
   auth-trunc 'hmac(sha256)' 0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff 128
-check "crash: restart flushes the stale state" nsx left "$DRIVER" --flush-only
+check "crash: restart flushes the stale state" bash -c "ip netns exec $(ns left) $DRIVER --flush-only >$IKM_RUN_DIR/flush.log 2>&1"
 check_eq "crash: only the foreign SA remains" \
   "$(nsx left ip xfrm state | grep -c '^src')" 1
 check "crash: foreign SA untouched" bash -c "ip -n $(ns left) xfrm state | grep -q 'reqid 7 '"
