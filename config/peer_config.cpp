@@ -104,30 +104,26 @@ struct RefusedKey {
 
 constexpr RefusedKey kRootRefused[] = {
     {"authorities", Harmless::Empty},
-    {"pools", Harmless::Empty},
+};
+
+// swanctl pool attributes other than addrs and dns.
+constexpr RefusedKey kPoolRefused[] = {
+    {"nbns", Harmless::Empty},          {"dhcp", Harmless::Empty},
+    {"netmask", Harmless::Empty},       {"server", Harmless::Empty},
+    {"subnet", Harmless::Empty},        {"split_include", Harmless::Empty},
+    {"split_exclude", Harmless::Empty},
 };
 
 constexpr RefusedKey kConnectionRefused[] = {
-    {"vips", Harmless::Empty},
-    {"aggressive", Harmless::Bool, "no"},
-    {"pull", Harmless::Bool, "yes"},
-    {"dscp", Harmless::Text, "000000"},
-    {"mobike", Harmless::Bool, "no"},
-    {"childless", Harmless::Text, "never"},
-    {"send_certreq", Harmless::Bool, "no"},
-    {"send_cert", Harmless::Text, "never"},
-    {"ppk_id", Harmless::Empty},
-    {"ppk_required", Harmless::Bool, "no"},
-    {"unique", Harmless::Text, "no"},
-    {"reauth_time", Harmless::Duration, "0"},
-    {"rekey_time", Harmless::Duration, "0"},
-    {"over_time", Harmless::Duration, "0"},
-    {"rand_time", Harmless::Duration, "0"},
-    {"pools", Harmless::Empty},
-    {"if_id_in", Harmless::Integer, "0"},
-    {"if_id_out", Harmless::Integer, "0"},
-    {"mediated_by", Harmless::Empty},
-    {"mediation_peer", Harmless::Empty},
+    {"aggressive", Harmless::Bool, "no"},     {"pull", Harmless::Bool, "yes"},
+    {"dscp", Harmless::Text, "000000"},       {"mobike", Harmless::Bool, "no"},
+    {"childless", Harmless::Text, "never"},   {"send_certreq", Harmless::Bool, "no"},
+    {"send_cert", Harmless::Text, "never"},   {"ppk_id", Harmless::Empty},
+    {"ppk_required", Harmless::Bool, "no"},   {"unique", Harmless::Text, "no"},
+    {"reauth_time", Harmless::Duration, "0"}, {"rekey_time", Harmless::Duration, "0"},
+    {"over_time", Harmless::Duration, "0"},   {"rand_time", Harmless::Duration, "0"},
+    {"if_id_in", Harmless::Integer, "0"},     {"if_id_out", Harmless::Integer, "0"},
+    {"mediated_by", Harmless::Empty},         {"mediation_peer", Harmless::Empty},
 };
 
 constexpr RefusedKey kLocalRefused[] = {
@@ -624,9 +620,9 @@ Check read_daemon(const YamlNode& map, PeerConfig& out) {
 // connections:
 
 constexpr std::string_view kConnectionKeys[] = {
-    "version",   "local_addrs", "remote_addrs", "local_port",  "remote_port",
-    "proposals", "dpd_delay",   "dpd_timeout",  "keyingtries", "fragmentation",
-    "mediation", "encap",       "local",        "remote",      "children"};
+    "version",   "local_addrs", "remote_addrs", "local_port",    "remote_port", "proposals",
+    "dpd_delay", "dpd_timeout", "keyingtries",  "fragmentation", "mediation",   "encap",
+    "vips",      "pools",       "local",        "remote",        "children"};
 
 constexpr std::string_view kChildKeys[] = {"local_ts",   "remote_ts",    "esp_proposals",
                                            "mode",       "start_action", "dpd_action",
@@ -982,6 +978,30 @@ R<ParsedConnection> read_connection(const std::string& name, const YamlNode& map
   CFG_TRY(encap, optional_bool(map, "encap"));
   if (encap) c.encap = *encap;
 
+  CFG_TRY(vips, optional_value(map, "vips"));
+  if (vips) {
+    CFG_TRY(a, read_addresses(*vips, false));
+    c.vips = std::move(a);
+  }
+  CFG_TRY(pools, optional_value(map, "pools"));
+  if (pools) {
+    CFG_TRY(items, read_items(*pools));
+    for (const Item& item : items) {
+      bool known = IpAddress::parse(item.text).has_value();  // a fixed address
+      for (const ike::PoolConfig& p : engine.pools) known = known || p.name == item.text;
+      if (!known) {
+        std::string names;
+        for (const ike::PoolConfig& p : engine.pools) names += (names.empty() ? "" : ", ") + p.name;
+        return Unexpected{
+            item.node.error("unknown pool " + in_quotes(item.text) +
+                            (names.empty() ? "; the top-level 'pools' section defines none"
+                                           : "; defined pools: " + names) +
+                            " (or write a single IP address to assign that fixed address)")};
+      }
+      c.pools.push_back(item.text);
+    }
+  }
+
   CFG_TRY(local, optional_map(map, "local"));
   if (local) {
     CFG_TRY(side, read_auth(*local, true, global));
@@ -1016,6 +1036,39 @@ R<ParsedConnection> read_connection(const std::string& name, const YamlNode& map
     }
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// pools: (swanctl's virtual IP pools)
+
+Check read_pools(const YamlNode& map, std::vector<ike::PoolConfig>& out) {
+  CFG_TRY(entries, map.entries());
+  CFG_CHECK(check_names(map, entries));
+  for (const YamlEntry& e : entries) {
+    if (!e.value.is_map())
+      return Unexpected{e.value.error("a pool must be a mapping with 'addrs' (and 'dns'), found " +
+                                      std::string(e.value.kind()))};
+    if (IpAddress::parse(e.key))
+      return Unexpected{e.key_node.error(
+          "a pool may not be named like an IP address; such names in a connection's 'pools' "
+          "stand for that fixed address")};
+    CFG_CHECK(check_section(e.value, {"addrs", "dns"}, kPoolRefused));
+    ike::PoolConfig pool;
+    pool.name = e.key;
+    CFG_TRY(addrs, required_value(e.value, "addrs"));
+    CFG_TRY(text, read_string(addrs));
+    auto range = ike::parse_pool_addrs(text);
+    if (!range) return Unexpected{addrs.error(range.error())};
+    pool.first = range->first;
+    pool.last = range->second;
+    CFG_TRY(dns, optional_value(e.value, "dns"));
+    if (dns) {
+      CFG_TRY(a, read_addresses(*dns, false));
+      pool.dns = std::move(a);
+    }
+    out.push_back(std::move(pool));
+  }
+  return {};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1189,8 +1242,8 @@ R<PeerConfig> load_document(const YamlDocument& doc) {
   if (!root.is_null() && !root.is_map())
     return Unexpected{root.error("expected a mapping with daemon, connections and secrets, found " +
                                  std::string(root.kind()))};
-  CFG_CHECK(
-      check_section(root, {"daemon", "connections", "secrets", "cacerts", "crls"}, kRootRefused));
+  CFG_CHECK(check_section(root, {"daemon", "connections", "secrets", "cacerts", "crls", "pools"},
+                          kRootRefused));
   PeerConfig out;
   CFG_TRY(daemon, optional_map(root, "daemon"));
   if (daemon) CFG_CHECK(read_daemon(*daemon, out));
@@ -1211,9 +1264,21 @@ R<PeerConfig> load_document(const YamlDocument& doc) {
     global.store = out.engine.trust_store;
   }
 
+  CFG_TRY(pools, optional_map(root, "pools"));
+  if (pools) CFG_CHECK(read_pools(*pools, out.engine.pools));
+
   std::vector<ParsedConnection> connections;
   CFG_TRY(conns, optional_map(root, "connections"));
   if (conns) CFG_CHECK(read_connections(*conns, connections, out, global));
+  // A fixed address in a connection's `pools` is a pool of one address, named by the address.
+  for (const ParsedConnection& p : connections) {
+    for (const std::string& name : p.config.pools) {
+      auto ip = IpAddress::parse(name);
+      bool defined = false;
+      for (const ike::PoolConfig& pool : out.engine.pools) defined = defined || pool.name == name;
+      if (ip && !defined) out.engine.pools.push_back(ike::PoolConfig{name, *ip, *ip, {}});
+    }
+  }
 
   std::vector<LoadedKey> keys;
   CFG_TRY(secrets, optional_map(root, "secrets"));

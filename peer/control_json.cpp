@@ -91,6 +91,13 @@ Json addresses_json(const std::vector<IpAddress>& list) {
   return out;
 }
 
+// A plain list: empty stays empty (virtual IPs, DNS servers).
+Json address_list_json(const std::vector<IpAddress>& list) {
+  Json out = Json::array();
+  for (const IpAddress& a : list) out.push_back(a.to_string());
+  return out;
+}
+
 Json proposals_json(const std::vector<ike::Proposal>& list) {
   Json out = Json::array();
   for (const ike::Proposal& p : list) out.push_back(ike::describe(p));
@@ -154,6 +161,8 @@ Json sa_json(const ike::IkeSaInfo& sa, const ChildSaTable* children, ike::Timest
       {"algorithms", sa.algorithms},
       {"nat-local", sa.nat_local},
       {"nat-remote", sa.nat_remote},
+      {"local-vips", address_list_json(sa.local_vips)},
+      {"remote-vips", address_list_json(sa.remote_vips)},
   };
   Json kids = Json::array();
   for (const ike::ChildSaInfo& c : sa.children)
@@ -176,6 +185,8 @@ Json conn_json(const ike::ConnectionConfig& c) {
       {"keyingtries", c.keyingtries},
       {"fragmentation", c.fragmentation},
       {"mediation", c.mediation},
+      {"vips", address_list_json(c.vips)},
+      {"pools", Json(c.pools)},
   };
   Json kids = Json::array();
   for (const ike::ChildConfig& ch : c.children) {
@@ -193,6 +204,28 @@ Json conn_json(const ike::ConnectionConfig& c) {
   }
   j["children"] = std::move(kids);
   return j;
+}
+
+Json pools_json(const std::vector<ike::PoolInfo>& pools) {
+  Json out = Json::array();
+  for (const ike::PoolInfo& p : pools) {
+    Json leases = Json::array();
+    for (const ike::LeaseInfo& l : p.leases)
+      leases.push_back(Json{{"address", l.address.to_string()},
+                            {"identity", l.identity},
+                            {"status", l.online ? "online" : "offline"}});
+    out.push_back(Json{
+        {"name", p.name},
+        {"base", p.first.to_string()},
+        {"last", p.last.to_string()},
+        {"size", p.size},
+        {"online", p.online},
+        {"offline", p.offline},
+        {"dns", address_list_json(p.dns)},
+        {"leases", std::move(leases)},
+    });
+  }
+  return out;
 }
 
 Json stats_json(const StatsInput& in) {

@@ -20,6 +20,8 @@ namespace ikeme::peer {
 Json sa_json(const ike::IkeSaInfo& sa, const ChildSaTable* children, ike::Timestamp now,
              const esp::Dataplane* dataplane = nullptr);
 Json conn_json(const ike::ConnectionConfig& conn);
+// The virtual IP pools and their leases (list-pools).
+Json pools_json(const std::vector<ike::PoolInfo>& pools);
 
 struct DaemonCounters {
   uint64_t datagrams_received = 0;

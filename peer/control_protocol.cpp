@@ -10,6 +10,8 @@ const char* command_name(Command c) {
       return "list-conns";
     case Command::ListSas:
       return "list-sas";
+    case Command::ListPools:
+      return "list-pools";
     case Command::Initiate:
       return "initiate";
     case Command::Terminate:
@@ -32,6 +34,7 @@ struct Spec {
 const Spec kSpecs[] = {
     {Command::ListConns, {"ike"}},
     {Command::ListSas, {"ike", "id"}},
+    {Command::ListPools, {}},
     {Command::Initiate, {"ike", "child"}},
     {Command::Terminate, {"ike", "id"}},
     {Command::Stats, {}},
@@ -86,7 +89,8 @@ Result<ControlRequest, std::string> parse_request(std::string_view line) {
   if (!spec) {
     std::string shown = name.size() > 40 ? name.substr(0, 40) + "..." : name;
     return Unexpected{"unknown command '" + shown +
-                      "' (known: list-conns, list-sas, initiate, terminate, stats, reload)"};
+                      "' (known: list-conns, list-sas, list-pools, initiate, terminate, stats, "
+                      "reload)"};
   }
   for (const auto& [key, value] : request.items()) {
     if (key == "command") continue;

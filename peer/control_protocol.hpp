@@ -25,7 +25,7 @@ using Json = nlohmann::ordered_json;  // members keep their order: "ok" comes fi
 inline constexpr size_t kMaxRequestBytes = 64 * 1024;  // one request line, newline excluded
 inline constexpr size_t kMaxNameLength = 255;          // connection and child names
 
-enum class Command { ListConns, ListSas, Initiate, Terminate, Stats, Reload };
+enum class Command { ListConns, ListSas, ListPools, Initiate, Terminate, Stats, Reload };
 const char* command_name(Command c);
 
 struct ControlRequest {

@@ -148,7 +148,13 @@ void Daemon::stop() {
 void Daemon::apply(ike::Actions& actions) {
   ike::Timestamp t = now();
   for (const ike::LogLine& l : actions.logs) log_.write(l);
+  // A virtual IP must be on an interface before a CHILD_SA routes from it, and stays until the
+  // CHILD_SAs using it are gone.
+  for (const ike::VirtualIpEvent& v : actions.vips)
+    if (v.kind == ike::VirtualIpEvent::Kind::Assigned) apply_virtual_ip(v);
   for (const ike::ChildSaEvent& e : actions.children) apply_child(e, t);
+  for (const ike::VirtualIpEvent& v : actions.vips)
+    if (v.kind == ike::VirtualIpEvent::Kind::Released) apply_virtual_ip(v);
   for (const ike::SendDatagram& d : actions.sends) send(d);
   actions = ike::Actions{};
 }

@@ -100,6 +100,7 @@ class Daemon {
   // --- daemon_dataplane.cpp: the ESP data plane
   Status<std::string> start_dataplane();
   void apply_child(const ike::ChildSaEvent& e, ike::Timestamp t);
+  void apply_virtual_ip(const ike::VirtualIpEvent& v);
   void on_dataplane_event(const esp::DataplaneEvent& e);
   void send_esp(const ike::Endpoint& from, const ike::Endpoint& to, ByteView datagram);
   // Turns `encap` on for every connection when the data plane needs ESP-in-UDP.

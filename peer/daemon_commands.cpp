@@ -58,6 +58,11 @@ Json Daemon::handle_request(const ControlRequest& r) {
       reply["sas"] = std::move(sas);
       return reply;
     }
+    case Command::ListPools: {
+      Json reply = ok_reply();
+      reply["pools"] = pools_json(engine_->list_pools());
+      return reply;
+    }
     case Command::Initiate: {
       log(Subsystem::CFG, 1,
           "control: initiate '" + r.ike + "'" +

@@ -104,6 +104,36 @@ void Daemon::apply_child(const ike::ChildSaEvent& e, ike::Timestamp t) {
   knl(2, std::string(installed ? "installed " : "removed ") + text);
 }
 
+void Daemon::apply_virtual_ip(const ike::VirtualIpEvent& v) {
+  const bool assigned = v.kind == ike::VirtualIpEvent::Kind::Assigned;
+  auto knl = [&](int level, std::string line) {
+    if (log_.enabled(Subsystem::KNL, level))
+      log_.write(ike::LogLine{Subsystem::KNL, level, v.ike_sa_id, v.connection, std::move(line)});
+  };
+  if (v.side == ike::VirtualIpEvent::Side::Remote) {
+    // An address we leased to the peer: nothing to install here, its CHILD_SA routes it.
+    knl(1, "virtual IP " + v.address.to_string() + " of pool '" + v.pool + "' " +
+               (assigned ? "leased to" : "released by") + " the peer");
+    return;
+  }
+  if (!dataplane_) {
+    knl(1, "virtual IP " + v.address.to_string() + (assigned ? " assigned to us" : " released") +
+               " (esp_backend: none: not added to an interface)");
+    return;
+  }
+  auto s =
+      assigned ? dataplane_->add_virtual_ip(v.address) : dataplane_->remove_virtual_ip(v.address);
+  if (!s) {
+    knl(0, std::string(assigned ? "unable to add virtual IP " : "unable to remove virtual IP ") +
+               v.address.to_string() + ": " + s.error());
+    return;
+  }
+  knl(1, std::string(assigned ? "virtual IP " : "removed virtual IP ") + v.address.to_string() +
+             (assigned ? " assigned to us, added to the " +
+                             std::string(esp::name(dataplane_->backend())) + " data plane"
+                       : ""));
+}
+
 void Daemon::send_esp(const ike::Endpoint& from, const ike::Endpoint& to, ByteView data) {
   UdpSocket* s = sockets_.for_source(from);
   if (!s) {

@@ -324,6 +324,21 @@ void XfrmDataplane::install_routes(const ike::ChildSaParams& c, Installed& rec) 
     log(kIpsecWarning, "CHILD_SA " + child_name(c) + ": no routes installed: " + path.error());
     return;
   }
+  // A virtual IP arrives before its CHILD_SA (the daemon applies it first) and waits on lo; now
+  // that the peer's interface is known, it moves there, as strongSwan places virtual IPs.
+  const int lo = routes_.loopback_ifindex();
+  for (auto& [vip, ifindex] : vips_) {
+    if (ifindex != lo || path->ifindex == lo || !covers(c.local_ts, vip)) continue;
+    auto added = routes_.add_address(vip, path->ifindex);
+    if (!added) {
+      log(kIpsecWarning, "moving virtual IP " + vip.to_string() + ": " + added.error());
+      continue;
+    }
+    (void)routes_.delete_address(vip, lo);
+    ifindex = path->ifindex;
+    log(kIpsecControl, "virtual IP " + vip.to_string() + " moved to the interface towards " +
+                           c.remote.address.to_string());
+  }
   // The paper's src route: traffic we originate towards the remote subnets leaves with our
   // address inside the local selectors (a virtual IP or the subnet gateway address), so that it
   // matches the policies.

@@ -44,6 +44,23 @@ struct ChildSaEvent {
   ChildSaParams params;  // for Deleted, the SPIs and names identify it
 };
 
+// A virtual IP that an IKE SA obtained or handed out (configuration payload, RFC 7296 §3.15).
+// Local: the peer assigned it to us; the data plane adds it to an interface (and uses it as the
+// source of tunnelled traffic) until Released. Remote: we assigned it to the peer from `pool`;
+// it is the peer's inner address. Each gets one Assigned and one Released, both with the IKE SA's
+// id, so a data plane can tell an address that moved from an old SA to a new one apart.
+struct VirtualIpEvent {
+  enum class Kind { Assigned, Released };
+  enum class Side { Local, Remote };
+  Kind kind = Kind::Assigned;
+  Side side = Side::Local;
+  uint32_t ike_sa_id = 0;
+  std::string connection;
+  IpAddress address;
+  std::string pool;            // Remote: the pool it came from
+  std::vector<IpAddress> dns;  // DNS servers sent with it (Local: received; Remote: sent)
+};
+
 enum class Subsystem { ENC, NET, IKE, CFG, CHD, KNL, MED, ICE };
 const char* name(Subsystem s);
 
@@ -58,6 +75,7 @@ struct LogLine {
 struct Actions {
   std::vector<SendDatagram> sends;
   std::vector<ChildSaEvent> children;
+  std::vector<VirtualIpEvent> vips;
   std::vector<LogLine> logs;
 
   void log(Subsystem s, int level, uint32_t sa, const std::string& conn, std::string text) {

@@ -11,6 +11,7 @@
 #include "ike/crypto/signature.hpp"
 #include "ike/pki/certificate.hpp"
 #include "ike/pki/trust_store.hpp"
+#include "ike/sa/address_pool.hpp"
 #include "ike/sa/endpoint.hpp"
 #include "ike/sa/identity.hpp"
 
@@ -67,6 +68,11 @@ struct ConnectionConfig {
   // and we use the NAT-T port and ESP-in-UDP even without a NAT (the userspace data plane needs
   // it; the daemon turns it on for every connection then).
   bool encap = false;
+  // Virtual IPs (configuration payload). Initiator: the addresses to ask for, one per family;
+  // 0.0.0.0 / :: ask for any. Responder: the names of EngineConfig::pools to assign from, tried
+  // in order for each family the peer asks for.
+  std::vector<IpAddress> vips;
+  std::vector<std::string> pools;
   // IKE-ME
   bool mediation = false;  // a mediation connection (to or as a mediation server)
 };
@@ -96,6 +102,8 @@ struct EngineConfig {
   // Trusted CAs (and CRLs) for peers authenticating with certificates, unless a connection's
   // remote AuthConfig names its own.
   std::shared_ptr<const pki::TrustStore> trust_store;
+  // Virtual IP pools that connections name in `pools`.
+  std::vector<PoolConfig> pools;
 };
 
 // The PSK for a pair of identities, strongSwan's way: a secret whose id list names both (or

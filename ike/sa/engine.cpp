@@ -32,11 +32,12 @@ void IkeEngine::reload(EngineConfig config) {
   connections_.clear();
   for (const ConnectionConfig& c : config_.connections)
     connections_.push_back(std::make_shared<const ConnectionConfig>(c));
+  pools_.configure(config_.pools);
   schedule_all();  // the SAs' timers read timeouts from config_
 }
 
 SaContext IkeEngine::context() {
-  return SaContext{&config_, &rng_, &next_child_id_, &wall_clock_};
+  return SaContext{&config_, &rng_, &next_child_id_, &wall_clock_, &pools_};
 }
 
 size_t IkeEngine::half_open_count() const {
@@ -459,6 +460,7 @@ IkeEngine::SaMap::iterator IkeEngine::reap_sa(SaMap::iterator it, Timestamp now,
   unsigned attempt = attempt_of_.count(sa.id()) ? attempt_of_[sa.id()] : 1;
   attempt_of_.erase(sa.id());
   if (sa.failed()) ++stats_.ike_failed;
+  sa.release_virtual_ips(out);
   auto conn = sa.connection();
   if (sa.failed() && sa.initiator() && conn && !sa.was_established()) {
     // keyingtries: 0 = forever, 1 = no retry.

@@ -59,6 +59,8 @@ class IkeEngine {
   pki::TimePoint wall_clock() const { return wall_clock_; }
 
   std::vector<IkeSaInfo> list_sas() const;
+  // Virtual IP pools with their leases (online: an IKE SA uses it; offline: kept for the identity).
+  std::vector<PoolInfo> list_pools() const { return pools_.info(); }
   const EngineConfig& config() const { return config_; }
   const EngineStats& stats() const { return stats_; }
   size_t sa_count() const { return sas_.size(); }
@@ -98,6 +100,7 @@ class IkeEngine {
   std::vector<std::shared_ptr<const ConnectionConfig>> connections_;
   crypto::Rng& rng_;
   pki::TimePoint wall_clock_{};
+  AddressPools pools_;  // leases survive reload() for unchanged pools
   uint32_t next_sa_id_ = 1;
   uint32_t next_child_id_ = 1;
   SaMap sas_;

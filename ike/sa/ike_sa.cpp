@@ -118,6 +118,10 @@ std::vector<Bytes> IkeSa::protect(ExchangeType exchange, bool response, uint32_t
   if (chunk_size == 0) return datagrams;
   size_t total = (plain->size() + chunk_size - 1) / chunk_size;
   if (total > 0xffff) return datagrams;
+  log(out, 1,
+      "splitting IKE message (" + std::to_string(plain->size()) + " bytes) into " +
+          std::to_string(total) + " fragments",
+      Subsystem::ENC);
   for (size_t i = 0; i < total; ++i) {
     ByteView chunk = ByteView(*plain).subspan(i * chunk_size,
                                               std::min(chunk_size, plain->size() - i * chunk_size));
@@ -454,6 +458,8 @@ IkeSaInfo IkeSa::info() const {
   if (prf_) i.algorithms = describe(ike_proposal_);
   i.nat_local = nat_local_;
   i.nat_remote = nat_remote_;
+  i.local_vips = local_vips_;
+  for (const PoolLease& l : remote_vips_) i.remote_vips.push_back(l.address);
   for (const ChildSa& c : children_) {
     ChildSaInfo ci;
     ci.name = c.params.child;

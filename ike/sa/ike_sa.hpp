@@ -31,6 +31,8 @@ struct SaContext {
   uint32_t* next_child_id = nullptr;
   // Wall-clock UTC for certificate validity (IkeEngine::set_wall_clock); the engine is sans-IO.
   const pki::TimePoint* wall_clock = nullptr;
+  // Virtual IP pools (responder side of configuration payloads).
+  AddressPools* pools = nullptr;
 };
 
 struct ChildSaInfo {
@@ -53,6 +55,8 @@ struct IkeSaInfo {
   std::string local_id, remote_id;
   std::string algorithms;
   bool nat_local = false, nat_remote = false;
+  std::vector<IpAddress> local_vips;   // assigned to us by the peer
+  std::vector<IpAddress> remote_vips;  // assigned by us to the peer
   std::vector<ChildSaInfo> children;
 };
 
@@ -106,6 +110,9 @@ class IkeSa {
   const Endpoint& local() const { return local_; }
   const std::string& connection_name() const;
   IkeSaInfo info() const;
+  // Gives back the SA's virtual IPs (leases go offline) and reports them Released. The engine
+  // calls it when it removes a dead SA.
+  void release_virtual_ips(Actions& out);
   // The cached IKE_SA_INIT response, for a retransmitted request (responder only).
   void resend_init_response(Actions& out);
   const Bytes& init_request() const { return init_request_; }
@@ -183,6 +190,19 @@ class IkeSa {
                      std::vector<TrafficSelector> remote_ts, ChildMode mode, Actions& out);
   void established(Timestamp now, Actions& out);
 
+  // --- ike_sa_config.cpp: configuration payloads and virtual IPs (RFC 7296 §3.15)
+  // Initiator: the CFG_REQUEST for the connection's vips (none if it has none).
+  std::optional<Payload> cp_request() const;
+  // Initiator: TSi for a "dynamic" local_ts while the virtual IP is not known: every address
+  // of each requested family, for the responder to narrow to the VIP.
+  std::vector<TrafficSelector> vip_request_selectors() const;
+  // Initiator: reads the CFG_REPLY of the IKE_AUTH response and reports the addresses.
+  void take_cp_reply(const std::vector<Payload>& inner, Actions& out);
+  // Responder: answers a CFG_REQUEST in IKE_AUTH from the connection's pools: a CFG_REPLY, or
+  // INTERNAL_ADDRESS_FAILURE if no address could be assigned.
+  enum class CpResult { NotRequested, Assigned, Failed };
+  CpResult respond_cp(const std::vector<Payload>& inner, std::vector<Payload>& resp, Actions& out);
+
   // --- ike_sa_informational.cpp
   void handle_informational_request(const Message& m, const std::vector<Payload>& inner,
                                     Actions& out);
@@ -222,6 +242,14 @@ class IkeSa {
   uint32_t pending_child_spi_ = 0;
   std::vector<TrafficSelector> pending_tsi_, pending_tsr_;
   std::vector<ChildSa> children_;
+
+  // Virtual IPs
+  struct PoolLease {
+    std::string pool;
+    IpAddress address;
+  };
+  std::vector<IpAddress> local_vips_, local_dns_;  // the peer's CFG_REPLY
+  std::vector<PoolLease> remote_vips_;             // what we assigned to the peer
 
   // Message IDs, retransmission, liveness
   uint32_t next_request_id_ = 0;

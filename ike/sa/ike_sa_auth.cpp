@@ -175,7 +175,9 @@ std::vector<Payload> IkeSa::child_request_payloads() {
     q.spi = spi_bytes(pending_child_spi_);
     esp.push_back(std::move(q));
   }
-  pending_tsi_ = c.local_ts.empty() ? std::vector{host_selector(local_.address)} : c.local_ts;
+  pending_tsi_ = !c.local_ts.empty()    ? c.local_ts
+                 : !conn_->vips.empty() ? vip_request_selectors()
+                                        : std::vector{host_selector(local_.address)};
   pending_tsr_ = c.remote_ts.empty() ? std::vector{host_selector(remote_.address)} : c.remote_ts;
   if (c.mode == ChildMode::Transport) p.push_back(make_notify(NotifyType::USE_TRANSPORT_MODE));
   p.push_back(Payload{PayloadType::SA, false, SaPayload{std::move(esp)}});
@@ -208,6 +210,7 @@ void IkeSa::start_auth(Timestamp now, Actions& out) {
     p.push_back(Payload{PayloadType::IDr, false, conn_->remote.id.payload()});
   for (Payload& c : *own)
     if (c.type == PayloadType::AUTH) p.push_back(std::move(c));
+  if (auto cp = cp_request()) p.push_back(std::move(*cp));
   if (child_cfg_) {
     for (Payload& c : child_request_payloads()) p.push_back(std::move(c));
   }
@@ -336,6 +339,9 @@ void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& in
   if (!own) return refuse(NotifyType::AUTHENTICATION_FAILED, own.error());
   resp.push_back(Payload{PayloadType::IDr, false, my_id});
   for (Payload& c : *own) resp.push_back(std::move(c));
+  log(out, 1,
+      "authentication of '" + local_id.to_string() + "' (myself) with " +
+          (conn_->local.method == AuthMethodConfig::Psk ? "pre-shared key" : "public key"));
   if (conn_->mediation) {
     // IKE-ME: report the peer's server-reflexive endpoint when it asked for it.
     for (const Payload& p : inner) {
@@ -348,9 +354,13 @@ void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& in
     }
   }
   established(now, out);
+  CpResult cp = conn_->mediation ? CpResult::NotRequested : respond_cp(inner, resp, out);
 
   if (sa && tsi && tsr) {
-    if (conn_->mediation) {
+    if (cp == CpResult::Failed) {
+      // RFC 7296 §3.15.4: the IKE SA stands, the CHILD_SA is not created.
+      log(out, 0, "configuration payload negotiation failed, no CHILD_SA built", Subsystem::CHD);
+    } else if (conn_->mediation) {
       log(out, 0, "CHILD_SA refused: mediation connections carry no CHILD_SAs", Subsystem::CHD);
       resp.push_back(make_notify(NotifyType::NO_PROPOSAL_CHOSEN));
     } else {
@@ -367,7 +377,10 @@ void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& in
         // only knows its own inner address (RFC 7296 §2.23.1); in tunnel mode accepting any
         // claimed host would let an authenticated peer pull others' addresses into its tunnel.
         std::vector<TrafficSelector> allow_remote = c.remote_ts;
-        if (allow_remote.empty()) {
+        if (allow_remote.empty() && !remote_vips_.empty()) {
+          // The peer's virtual IPs replace its IKE address.
+          for (const PoolLease& l : remote_vips_) allow_remote.push_back(host_selector(l.address));
+        } else if (allow_remote.empty()) {
           if (nat_remote_ && transport && c.mode == ChildMode::Transport) {
             for (const auto& ts : offered_tsi)
               if (ts.start_address == ts.end_address) allow_remote.push_back(ts);
@@ -463,6 +476,7 @@ void IkeSa::handle_auth_response(const std::vector<Payload>& inner, Timestamp no
                              local_identity(), out))
     return reject_responder(*why, now, out);
   established(now, out);
+  take_cp_reply(inner, out);
   if (!child_cfg_) return;
   if (child_error) {
     log(out, 0,
@@ -495,9 +509,21 @@ void IkeSa::handle_auth_response(const std::vector<Payload>& inner, Timestamp no
   };
   if (!within(n_tsi, pending_tsi_) || !within(n_tsr, pending_tsr_))
     return refuse_child("peer widened the traffic selectors", now, out);
+  std::vector<TrafficSelector> own_tsi = n_tsi;
+  if (!conn_->vips.empty() && child_cfg_->local_ts.empty()) {
+    // "dynamic" with virtual IPs: our side of the CHILD_SA is the assigned address (strongSwan
+    // narrows the responder's TSi to it the same way).
+    if (local_vips_.empty()) return refuse_child("the peer assigned no virtual IP", now, out);
+    std::vector<TrafficSelector> vips;
+    for (const IpAddress& v : local_vips_) vips.push_back(host_selector(v));
+    own_tsi = narrow(n_tsi, vips);
+    if (own_tsi.empty())
+      return refuse_child("its TSi " + to_string(n_tsi) + " does not hold our virtual IP", now,
+                          out);
+  }
   ChildMode mode = transport && child_cfg_->mode == ChildMode::Transport ? ChildMode::Transport
                                                                          : ChildMode::Tunnel;
-  if (!install_child(*child_cfg_, *accepted, pending_child_spi_, spi_value(accepted->spi), n_tsi,
+  if (!install_child(*child_cfg_, *accepted, pending_child_spi_, spi_value(accepted->spi), own_tsi,
                      n_tsr, mode, out))
     refuse_child("it could not be installed", now, out);
 }

@@ -3,7 +3,10 @@
 
 #include <mbedtls/sha1.h>
 
+#include <algorithm>
+
 #include "ike/codec/summary.hpp"
+#include "ike/pki/certreq.hpp"
 #include "ike/sa/ike_sa.hpp"
 #include "ike/sa/proposals.hpp"
 
@@ -301,6 +304,23 @@ bool IkeSa::respond_init(const Message& request, ByteView raw, Actions& out) {
   if (request.find_notify(NotifyType::SIGNATURE_HASH_ALGORITHMS))
     p.push_back(make_notify(NotifyType::SIGNATURE_HASH_ALGORITHMS, hash_algorithms()));
   if (mediation_request) p.push_back(make_notify(NotifyType::ME_MEDIATION));
+  // RFC 7296 §1.2: a responder that wants the initiator's certificate asks in IKE_SA_INIT; a
+  // peer with strongSwan's default send_cert = ifasked sends none otherwise. The CAs of every
+  // candidate connection that authenticates its peer by certificate, each hash once.
+  std::vector<pki::Sha1Digest> hashes;
+  for (const auto& c : candidates_) {
+    if (c->remote.method != AuthMethodConfig::Pubkey || c->mediation != mediation_request) continue;
+    const pki::TrustStore* s =
+        c->remote.trust ? c->remote.trust.get() : ctx_.config->trust_store.get();
+    if (!s) continue;
+    for (const pki::Sha1Digest& h : pki::parse_certreq_authorities(pki::certreq_authorities(*s)))
+      if (std::find(hashes.begin(), hashes.end(), h) == hashes.end()) hashes.push_back(h);
+  }
+  Bytes authorities;
+  for (const pki::Sha1Digest& h : hashes) authorities.insert(authorities.end(), h.begin(), h.end());
+  if (!authorities.empty())
+    p.push_back(Payload{PayloadType::CERTREQ, false,
+                        CertPayload{CertEncoding::X509_SIGNATURE, std::move(authorities)}});
   Message m{header(ExchangeType::IKE_SA_INIT, true, 0), std::move(p)};
   auto wire = encode_message(m);
   if (!wire) return refuse(NotifyType::INVALID_SYNTAX, {}, "cannot encode response");

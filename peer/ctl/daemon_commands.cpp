@@ -26,6 +26,10 @@ const Usage kUsages[] = {
     {"list-sas",
      "usage: ikemectl list-sas [--ike NAME | --id N]\n"
      "  Lists the IKE SAs and their CHILD_SAs (all, one connection's, or one by id).\n"},
+    {"list-pools",
+     "usage: ikemectl list-pools\n"
+     "  Lists the virtual IP pools with their leases (online: an IKE SA uses the address;\n"
+     "  offline: kept for the identity that had it).\n"},
     {"initiate",
      "usage: ikemectl initiate --ike NAME [--child NAME] [--timeout SEC]\n"
      "  Initiates connection NAME (with its first child, or --child) and waits up to SEC\n"
@@ -283,6 +287,7 @@ int run_daemon_command(const CtlCommand& c) {
   }
   if (c.options.json) return 0;
   if (c.name == "list-sas") std::fputs(format_sas(get_array(j, "sas")).c_str(), stdout);
+  if (c.name == "list-pools") std::fputs(format_pools(get_array(j, "pools")).c_str(), stdout);
   if (c.name == "list-conns") std::fputs(format_conns(get_array(j, "conns")).c_str(), stdout);
   if (c.name == "stats")
     std::fputs(format_stats(j.contains("stats") ? j["stats"] : Json::object()).c_str(), stdout);

@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "Commands of the running ikeme-peer (through its control socket):\n"
     "  list-conns [--ike NAME]                 the loaded connections\n"
     "  list-sas [--ike NAME | --id N]          the IKE SAs and their CHILD_SAs\n"
+    "  list-pools                              virtual IP pools and their leases\n"
     "  initiate --ike NAME [--child NAME] [--timeout SEC]\n"
     "                                          start a connection and wait for the outcome\n"
     "  terminate (--ike NAME | --id N) [--timeout SEC]\n"

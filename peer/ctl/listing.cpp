@@ -97,6 +97,12 @@ void format_child(std::string& out, const Json& c) {
   out += "    remote " + join(get_array(c, "remote-ts"), " ") + "\n";
 }
 
+// " [10.3.0.1 fec3::1]" like swanctl's virtual IPs after the endpoint; nothing when none.
+std::string vips(const Json& sa, const char* key) {
+  const Json& list = get_array(sa, key);
+  return list.empty() ? std::string() : " [" + join(list, " ") + "]";
+}
+
 }  // namespace
 
 std::string format_sas(const Json& sas) {
@@ -111,10 +117,10 @@ std::string format_sas(const Json& sas) {
            get_string(sa, "responder-spi") + "_r" + (initiator ? "" : "*") + "\n";
     out += "  local  '" + get_string(sa, "local-id") + "' @ " + get_string(sa, "local-host") + "[" +
            get_string(sa, "local-port") + "]" + (get_bool(sa, "nat-local") ? " (behind NAT)" : "") +
-           "\n";
+           vips(sa, "local-vips") + "\n";
     out += "  remote '" + get_string(sa, "remote-id") + "' @ " + get_string(sa, "remote-host") +
            "[" + get_string(sa, "remote-port") + "]" +
-           (get_bool(sa, "nat-remote") ? " (behind NAT)" : "") + "\n";
+           (get_bool(sa, "nat-remote") ? " (behind NAT)" : "") + vips(sa, "remote-vips") + "\n";
     std::string algs = get_string(sa, "algorithms", "");
     if (!algs.empty()) out += "  " + algs + "\n";
     for (const Json& c : get_array(sa, "child-sas"))
@@ -137,6 +143,9 @@ std::string format_conns(const Json& conns) {
     out += "  remote: " + join(get_array(c, "remote-addrs"), ", ") + " port " +
            get_string(c, "remote-port") + "\n";
     out += "  proposals: " + join(get_array(c, "proposals"), ", ") + "\n";
+    if (!get_array(c, "vips").empty()) out += "  vips: " + join(get_array(c, "vips"), ", ") + "\n";
+    if (!get_array(c, "pools").empty())
+      out += "  pools: " + join(get_array(c, "pools"), ", ") + "\n";
     for (const char* side : {"local", "remote"}) {
       const Json& auth = c.is_object() && c.contains(side) ? c[side] : Json::object();
       std::string method = get_string(auth, "auth");
@@ -158,6 +167,23 @@ std::string format_conns(const Json& conns) {
       out += "    remote: " + join(get_array(ch, "remote-ts"), " ") + "\n";
       out += "    esp proposals: " + join(get_array(ch, "esp-proposals"), ", ") + "\n";
     }
+  }
+  return out;
+}
+
+std::string format_pools(const Json& pools) {
+  std::string out;
+  if (!pools.is_array()) return out;
+  for (const Json& p : pools) {
+    if (!p.is_object()) continue;
+    std::string range = get_string(p, "base") + "-" + get_string(p, "last");
+    out += get_string(p, "name") + ": " + range + ", " + get_string(p, "size") + " addresses, " +
+           get_string(p, "online") + " online, " + get_string(p, "offline") + " offline\n";
+    const Json& dns = get_array(p, "dns");
+    if (!dns.empty()) out += "  dns " + join(dns, " ") + "\n";
+    for (const Json& l : get_array(p, "leases"))
+      out += "  " + get_string(l, "address") + " " + get_string(l, "status") + " '" +
+             get_string(l, "identity") + "'\n";
   }
   return out;
 }

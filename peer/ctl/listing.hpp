@@ -26,6 +26,7 @@ using Json = nlohmann::ordered_json;  // members keep their order: "ok" comes fi
 std::string format_sas(const Json& sas);      // the "sas" array of a list-sas reply
 std::string format_conns(const Json& conns);  // the "conns" array of a list-conns reply
 std::string format_stats(const Json& stats);  // the "stats" object of a stats reply
+std::string format_pools(const Json& pools);  // the "pools" array of a list-pools reply
 
 // Safe accessors: a default when the member is missing or of another type.
 std::string get_string(const Json& j, const char* key, const std::string& fallback = "?");

@@ -376,7 +376,7 @@ TEST_CASE("peer config: unknown, duplicate and misplaced keys", "[config][peer]"
   CHECK(load_error("connections:\n  c:\n    local_ts: 10.1.0.0/16\n") ==
         "peer.yaml:3:5: connections.c.local_ts: unknown key 'local_ts'; allowed keys: version, "
         "local_addrs, remote_addrs, local_port, remote_port, proposals, dpd_delay, dpd_timeout, "
-        "keyingtries, fragmentation, mediation, encap, local, remote, children");
+        "keyingtries, fragmentation, mediation, encap, vips, pools, local, remote, children");
   // A refused key is still a typo target.
   CHECK(load_error("connections:\n  c:\n    mobik: no\n") ==
         "peer.yaml:3:5: connections.c.mobik: unknown key 'mobik', did you mean 'mobike'?");
@@ -590,9 +590,6 @@ TEST_CASE("peer config: swanctl keys ikeme does not implement", "[config][peer]"
   CHECK(load_error(head + "    rekey_time: 4h\n") ==
         "peer.yaml:3:5: connections.c.rekey_time: key 'rekey_time' is not supported by ikeme "
         "(only '0s' is accepted)");
-  CHECK(load_error(head + "    vips: 0.0.0.0\n") ==
-        "peer.yaml:3:5: connections.c.vips: key 'vips' is not supported by ikeme (only an empty "
-        "value is accepted)");
   CHECK(load_error(head + "    unique: replace\n") ==
         "peer.yaml:3:5: connections.c.unique: key 'unique' is not supported by ikeme (only 'no' "
         "is accepted)");
@@ -620,9 +617,63 @@ TEST_CASE("peer config: swanctl keys ikeme does not implement", "[config][peer]"
   CHECK(load_error(head + "    children:\n      ch:\n        replay_window: 64\n") ==
         "peer.yaml:5:9: connections.c.children.ch.replay_window: key 'replay_window' is not "
         "supported by ikeme (only '32' is accepted)");
-  CHECK(load_error("pools:\n  p: {addrs: 10.3.0.0/24}\n") ==
-        "peer.yaml:1:1: pools: key 'pools' is not supported by ikeme (only an empty value is "
-        "accepted)");
+  CHECK(load_error("pools:\n  p: {addrs: 10.3.0.0/24, nbns: 10.1.0.1}\n") ==
+        "peer.yaml:2:27: pools.p.nbns: key 'nbns' is not supported by ikeme (only an empty value "
+        "is accepted)");
+}
+
+TEST_CASE("peer config: virtual IPs and pools", "[config][peer][vip]") {
+  const std::string secrets = "secrets:\n  ike:\n    secret: a long enough secret\n";
+  auto ok = load_ok(
+      "pools:\n"
+      "  rw:\n"
+      "    addrs: 10.3.0.0/28\n"
+      "    dns: [10.1.0.53, \"fec1::53\"]\n"
+      "  rw6:\n"
+      "    addrs: fec3::1-fec3::ff\n"
+      "connections:\n"
+      "  gw:\n"
+      "    pools: rw, rw6, 10.3.9.9\n"
+      "  home:\n"
+      "    remote_addrs: 192.0.2.1\n"
+      "    vips: [0.0.0.0, \"::\"]\n" +
+      secrets);
+  const auto& e = ok.engine;
+  REQUIRE(e.pools.size() == 3);
+  CHECK(e.pools[0].name == "rw");
+  CHECK(e.pools[0].first == ip("10.3.0.1"));
+  CHECK(e.pools[0].last == ip("10.3.0.14"));
+  REQUIRE(e.pools[0].dns.size() == 2);
+  CHECK(e.pools[0].dns[1] == ip("fec1::53"));
+  CHECK(e.pools[1].first == ip("fec3::1"));
+  CHECK(e.pools[1].last == ip("fec3::ff"));
+  CHECK(e.pools[2].name == "10.3.9.9");  // the fixed address
+  CHECK(e.pools[2].first == e.pools[2].last);
+  CHECK(e.connections[0].pools == std::vector<std::string>{"rw", "rw6", "10.3.9.9"});
+  REQUIRE(e.connections[1].vips.size() == 2);
+  CHECK(e.connections[1].vips[1] == ip("::"));
+
+  CHECK(load_error("connections:\n  gw:\n    pools: [rw, nope]\n" + secrets) ==
+        "peer.yaml:3:13: connections.gw.pools[0]: unknown pool 'rw'; the top-level 'pools' "
+        "section defines none (or write a single IP address to assign that fixed address)");
+  CHECK(load_error("pools:\n  rw: {addrs: 10.3.0.0/28}\nconnections:\n  gw:\n    pools: nope\n" +
+                   secrets) ==
+        "peer.yaml:5:12: connections.gw.pools: unknown pool 'nope'; defined pools: rw (or write "
+        "a single IP address to assign that fixed address)");
+  CHECK(load_error("pools:\n  rw: {addrs: 10.3.0.1/28}\n") ==
+        "peer.yaml:2:15: pools.rw.addrs: pool addresses '10.3.0.1/28': host bits are set; the "
+        "subnet starts at a lower address");
+  CHECK(load_error("pools:\n  rw: {dns: 10.1.0.53}\n") ==
+        "peer.yaml:2:7: pools.rw.addrs: required field is missing");
+  CHECK(load_error("pools:\n  rw: 10.3.0.0/28\n") ==
+        "peer.yaml:2:7: pools.rw: a pool must be a mapping with 'addrs' (and 'dns'), found a "
+        "scalar");
+  CHECK(load_error("pools:\n  10.3.0.1: {addrs: 10.3.0.0/28}\n") ==
+        "peer.yaml:2:3: pools.10.3.0.1: a pool may not be named like an IP address; such names "
+        "in a connection's 'pools' stand for that fixed address");
+  CHECK(load_error("connections:\n  c:\n    vips: 0.0.0.0/0\n" + secrets) ==
+        "peer.yaml:3:11: connections.c.vips: subnet '0.0.0.0/0': subnets are not supported, only "
+        "single IP addresses");
 }
 
 TEST_CASE("peer config: children", "[config][peer]") {
@@ -800,6 +851,9 @@ TEST_CASE("peer config: the example file loads", "[config][peer]") {
   CHECK(e.connections[1].children[0].start_action == StartAction::Start);
   CHECK(e.connections[1].children[0].life_time_s == 3960);
   CHECK(e.connections[2].remote_addrs.empty());
+  CHECK(e.connections[2].pools == std::vector<std::string>{"rw_pool"});
+  REQUIRE(e.pools.size() == 1);
+  CHECK(e.pools[0].last.to_string() == "10.3.0.14");
   CHECK(e.ike_secrets.size() == 3);
   CHECK(r->daemon.log.file == "/var/log/ikeme.log");
   for (size_t i = 0; i < 2; ++i)  // the road warriors' identities are known at run time only

@@ -7,6 +7,7 @@
 #include "ike/sa/traffic_selectors.hpp"
 #include "peer/child_sa_table.hpp"
 #include "peer/control_json.hpp"
+#include "peer/control_protocol.hpp"
 #include "peer/ctl/daemon_commands.hpp"
 #include "peer/ctl/listing.hpp"
 
@@ -224,6 +225,60 @@ TEST_CASE("peer listing: data plane counters in list-sas (JSON and text) and sta
   CHECK(ctl::format_stats(stats).find("CHILD_SAs: 0 (data plane: userspace)\n") !=
         std::string::npos);
   CHECK(ctl::format_stats(stats).find("  unknown-spi: 7\n") != std::string::npos);
+}
+
+TEST_CASE("peer listing: virtual IPs in list-sas, pools in list-pools", "[peer][vip]") {
+  ike::IkeSaInfo sa = sample_sa();
+  sa.local_vips = {*IpAddress::parse("10.3.0.1"), *IpAddress::parse("fec3::1")};
+  Json j = sa_json(sa, nullptr, ike::Timestamp(0));
+  CHECK(j["local-vips"] == Json::array({"10.3.0.1", "fec3::1"}));
+  CHECK(j["remote-vips"] == Json::array());
+  std::string text = ctl::format_sas(Json::array({j}));
+  CHECK(text.find("  local  'moon@example.org' @ 127.0.0.1[15000] [10.3.0.1 fec3::1]\n") !=
+        std::string::npos);
+  CHECK(text.find("  remote 'sun@example.org' @ 127.0.0.2[15002] (behind NAT)\n") !=
+        std::string::npos);
+
+  ike::AddressPool pool(ike::PoolConfig{"rw",
+                                        *IpAddress::parse("10.3.0.1"),
+                                        *IpAddress::parse("10.3.0.14"),
+                                        {*IpAddress::parse("10.1.0.53")}});
+  auto carol = pool.acquire("carol@strongswan.org", std::nullopt, false);
+  (void)pool.acquire("dave@strongswan.org", std::nullopt, false);
+  REQUIRE(carol);
+  REQUIRE(pool.release("carol@strongswan.org", *carol));
+  Json pools = pools_json({pool.info()});
+  REQUIRE(pools.size() == 1);
+  CHECK(pools[0]["name"] == "rw");
+  CHECK(pools[0]["size"] == 14);
+  CHECK(pools[0]["online"] == 1);
+  CHECK(pools[0]["offline"] == 1);
+  CHECK(pools[0]["dns"] == Json::array({"10.1.0.53"}));
+  CHECK(pools[0]["leases"][0] ==
+        Json{{"address", "10.3.0.1"}, {"identity", "carol@strongswan.org"}, {"status", "offline"}});
+  CHECK(ctl::format_pools(pools) ==
+        "rw: 10.3.0.1-10.3.0.14, 14 addresses, 1 online, 1 offline\n"
+        "  dns 10.1.0.53\n"
+        "  10.3.0.1 offline 'carol@strongswan.org'\n"
+        "  10.3.0.2 online 'dave@strongswan.org'\n");
+  ike::ConnectionConfig gw;
+  gw.name = "rw";
+  gw.pools = {"rw", "10.3.9.9"};
+  gw.vips = {*IpAddress::parse("0.0.0.0")};
+  Json conn = conn_json(gw);
+  CHECK(conn["pools"] == Json::array({"rw", "10.3.9.9"}));
+  CHECK(conn["vips"] == Json::array({"0.0.0.0"}));
+  std::string conns = ctl::format_conns(Json::array({conn}));
+  CHECK(conns.find("  vips: 0.0.0.0\n  pools: rw, 10.3.9.9\n") != std::string::npos);
+  CHECK(ctl::format_conns(Json::array({conn_json(ike::ConnectionConfig{})})).find("pools") ==
+        std::string::npos);
+  CHECK(ctl::format_pools(Json::array({Json::object(), 3})) ==
+        "?: ?-?, ? addresses, ? online, ? offline\n");
+  auto cmd = ctl::parse_daemon_command("list-pools", {}, ctl::CtlOptions{});
+  REQUIRE(cmd.ok());
+  CHECK(ctl::request_for(*cmd) == R"({"command":"list-pools"})");
+  CHECK(parse_request(R"({"command":"list-pools"})")->command == Command::ListPools);
+  CHECK_FALSE(parse_request(R"({"command":"list-pools","ike":"x"})").ok());
 }
 
 TEST_CASE("peer listing: ikemectl listings survive missing and mistyped members", "[peer]") {

@@ -202,6 +202,23 @@ TEST_CASE("mixed authentication: certificate gateway, PSK road warrior, both way
   }
 }
 
+TEST_CASE("certificate authentication: the responder asks for certificates in IKE_SA_INIT",
+          "[sa][sim][cert]") {
+  // strongSwan sends its certificate only when asked (send_cert = ifasked): a responder that
+  // verifies certificates puts CERTREQ in its IKE_SA_INIT response, one that checks a PSK not.
+  auto p = make_pair(moon(), moon(), "moon.ikeme.test", "moon.ikeme.test");
+  initiate(*p);
+  CHECK(
+      p->b->logged("generating IKE_SA_INIT response 0 [ SA KE No N(NATD_S_IP) N(NATD_D_IP) "
+                   "N(FRAG_SUP) N(HASH_ALG) CERTREQ ]"));
+  CHECK(p->b->logged("authentication of 'moon.ikeme.test' (myself) with public key"));
+  auto q = make_pair(psk("carol@example.org"), moon(), "moon.ikeme.test", "carol@example.org");
+  initiate(*q);
+  CHECK(
+      q->b->logged("generating IKE_SA_INIT response 0 [ SA KE No N(NATD_S_IP) N(NATD_D_IP) "
+                   "N(FRAG_SUP) N(HASH_ALG) ]"));
+}
+
 TEST_CASE("certificate authentication: an expired certificate is refused", "[sa][sim][cert]") {
   Auth expired{"expired.ikeme.test", "expiredCert.pem", "testKey.pem", {}};
   SECTION("initiator's certificate, refused by the responder") {

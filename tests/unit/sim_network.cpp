@@ -36,6 +36,7 @@ void Network::apply(Node& n, Actions& a) {
   for (const LogLine& l : a.logs)
     n.log.push_back(std::string("[") + ike::name(l.subsystem) + "] " + l.text);
   for (const ChildSaEvent& c : a.children) n.children.push_back(c);
+  for (const VirtualIpEvent& v : a.vips) n.vips.push_back(v);
   for (const SendDatagram& s : a.sends) {
     n.sent.push_back(s);
     InFlight f{s.from, s.to, s.data, n.name};

@@ -20,6 +20,7 @@ struct Node {
   std::unique_ptr<ike::crypto::DeterministicRng> rng;
   std::unique_ptr<ike::IkeEngine> engine;
   std::vector<ike::ChildSaEvent> children;
+  std::vector<ike::VirtualIpEvent> vips;
   std::vector<std::string> log;
   std::vector<ike::SendDatagram> sent;  // as the node sent them (before NAT)
 

@@ -273,12 +273,12 @@ int main(int argc, char** argv) {
     }
     if (auto st = rt.dp->prepare_nat_t_socket(rt.udp_fd); !st) die(st.error());
   }
-  if (auto st = rt.dp->install(c); !st) die(st.error());
-  // After the CHILD_SA, as a daemon would after IKE_AUTH: the address goes to the interface
-  // towards the peer.
+  // Before the CHILD_SA, in the daemon's order: the address waits on lo and moves to the
+  // interface towards the peer when the CHILD_SA is installed.
   if (!a.vip.empty()) {
     if (auto st = rt.dp->add_virtual_ip(address(a.vip)); !st) die(st.error());
   }
+  if (auto st = rt.dp->install(c); !st) die(st.error());
   rt.uid = c.unique_id;
   rt.state = a.state;
   write_state(rt);
