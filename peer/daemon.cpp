@@ -20,7 +20,7 @@ Daemon::Daemon(DaemonOptions options, config::PeerConfig config,
       config_(std::move(config)),
       rng_(std::move(rng)),
       log_(log),
-      buffer_(65536) {}
+      buffer_(kRecvBatch * kRecvSlot) {}
 
 Daemon::~Daemon() {
   if (!loop_initialized_) return;
@@ -227,42 +227,45 @@ void Daemon::drain_sockets() {
 }
 
 void Daemon::drain(UdpSocket& socket) {
-  for (int i = 0; i < kReadBurst && !stopped_; ++i) {
-    if (queue_.size() >= kMaxQueuedDatagrams || queued_bytes_ >= kMaxQueuedBytes) return;
-    ReceivedDatagram d;
+  // recvmmsg in batches of kRecvBatch into buffer_'s slots; at most kReadBurst per call.
+  std::array<ReceivedDatagram, kRecvBatch> meta;
+  for (int done = 0; done < kReadBurst && !stopped_;) {
+    if (queue_.size() + kRecvBatch > kMaxQueuedDatagrams || queued_bytes_ >= kMaxQueuedBytes)
+      return;
     std::string error;
-    switch (socket.receive(buffer_, d, error)) {
-      case UdpSocket::RecvStatus::WouldBlock:
-        return;
-      case UdpSocket::RecvStatus::Error:
-        ++counters_.receive_errors;
-        log(Subsystem::NET, 1, "error receiving on " + socket.bound().to_string() + ": " + error);
-        return;
-      case UdpSocket::RecvStatus::Datagram:
-        ++counters_.datagrams_received;
-        if (d.truncated) {
-          ++counters_.truncated;
-          log(Subsystem::NET, 1,
-              "datagram from " + d.remote.to_string() + " larger than " +
-                  std::to_string(buffer_.size()) + " bytes dropped");
-          continue;
-        }
-        // ESP goes to the data plane at once, decrypted in place in the receive buffer.
-        if (dataplane_ && d.local.port == config_.engine.port_nat_t &&
-            d.local.port != config_.engine.port &&
-            ike::classify_nat_t(ByteView(buffer_.data(), d.size)).kind == ike::DatagramKind::Esp) {
-          ++counters_.esp_received;
-          uv_update_time(&loop_);
-          dataplane_->handle_esp(d.local, d.remote, std::span<uint8_t>(buffer_.data(), d.size),
-                                 ike::Timestamp(static_cast<int64_t>(uv_now(&loop_))));
-          continue;
-        }
-        queue_.push_back(QueuedDatagram{
-            d, std::vector<uint8_t>(buffer_.begin(),
-                                    buffer_.begin() + static_cast<std::ptrdiff_t>(d.size))});
-        queued_bytes_ += d.size;
-        break;
+    int n = socket.receive_many(buffer_, kRecvSlot, meta, error);
+    if (n == 0) return;
+    if (n < 0) {
+      ++counters_.receive_errors;
+      log(Subsystem::NET, 1, "error receiving on " + socket.bound().to_string() + ": " + error);
+      return;
     }
+    done += n;
+    for (int i = 0; i < n && !stopped_; ++i) {
+      const ReceivedDatagram& d = meta[static_cast<size_t>(i)];
+      uint8_t* data = buffer_.data() + static_cast<size_t>(i) * kRecvSlot;
+      ++counters_.datagrams_received;
+      if (d.truncated) {
+        ++counters_.truncated;
+        log(Subsystem::NET, 1,
+            "datagram from " + d.remote.to_string() + " larger than " + std::to_string(kRecvSlot) +
+                " bytes dropped");
+        continue;
+      }
+      // ESP goes to the data plane at once, decrypted in place in the receive buffer.
+      if (dataplane_ && d.local.port == config_.engine.port_nat_t &&
+          d.local.port != config_.engine.port &&
+          ike::classify_nat_t(ByteView(data, d.size)).kind == ike::DatagramKind::Esp) {
+        ++counters_.esp_received;
+        uv_update_time(&loop_);
+        dataplane_->handle_esp(d.local, d.remote, std::span<uint8_t>(data, d.size),
+                               ike::Timestamp(static_cast<int64_t>(uv_now(&loop_))));
+        continue;
+      }
+      queue_.push_back(QueuedDatagram{d, std::vector<uint8_t>(data, data + d.size)});
+      queued_bytes_ += d.size;
+    }
+    if (n < static_cast<int>(kRecvBatch)) return;  // the socket is empty
   }
 }
 

@@ -1,5 +1,7 @@
 #include "peer/udp_socket.hpp"
 
+#include <algorithm>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -61,34 +63,16 @@ UdpSocket::~UdpSocket() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-UdpSocket::RecvStatus UdpSocket::receive(std::span<uint8_t> buffer, ReceivedDatagram& out,
-                                         std::string& error) {
-  sockaddr_storage from{};
-  iovec iov{buffer.data(), buffer.size()};
-  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in6_pktinfo)) + 64> control{};
-  msghdr msg{};
-  msg.msg_name = &from;
-  msg.msg_namelen = sizeof from;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.data();
-  msg.msg_controllen = control.size();
-  ssize_t n = ::recvmsg(fd_, &msg, 0);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return RecvStatus::WouldBlock;
-    error = errno_text("recvmsg");
-    return RecvStatus::Error;
-  }
-  auto remote = from_sockaddr(reinterpret_cast<sockaddr*>(&from), msg.msg_namelen);
-  if (!remote) {
-    error = "recvmsg: datagram from an unknown address family";
-    return RecvStatus::Error;
-  }
+// The sender, our local address (IP_PKTINFO / IPV6_PKTINFO) and the flags of one received
+// message into `out`; false if the sender's address family is unknown.
+bool UdpSocket::describe(const msghdr& msg, size_t size, ReceivedDatagram& out) const {
+  auto remote = from_sockaddr(static_cast<const sockaddr*>(msg.msg_name), msg.msg_namelen);
+  if (!remote) return false;
   out.remote = *remote;
   out.local = bound_;  // refined from pktinfo below
-  out.size = static_cast<size_t>(n);
+  out.size = size;
   out.truncated = (msg.msg_flags & MSG_TRUNC) != 0;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
       in_pktinfo info;
       std::memcpy(&info, CMSG_DATA(c), sizeof info);
@@ -103,7 +87,58 @@ UdpSocket::RecvStatus UdpSocket::receive(std::span<uint8_t> buffer, ReceivedData
       out.local.address = IpAddress::v6(b);
     }
   }
+  return true;
+}
+
+UdpSocket::RecvStatus UdpSocket::receive(std::span<uint8_t> buffer, ReceivedDatagram& out,
+                                         std::string& error) {
+  ReceivedDatagram one[1];
+  int n = receive_many(buffer, buffer.size(), one, error);
+  if (n < 0) return RecvStatus::Error;
+  if (n == 0) return RecvStatus::WouldBlock;
+  out = one[0];
   return RecvStatus::Datagram;
+}
+
+int UdpSocket::receive_many(std::span<uint8_t> buffers, size_t slot,
+                            std::span<ReceivedDatagram> out, std::string& error) {
+  constexpr size_t kMax = 64;
+  const size_t count = std::min({out.size(), kMax, slot ? buffers.size() / slot : 0});
+  if (count == 0) return 0;
+  struct Control {
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in6_pktinfo)) + 64> bytes;
+  };
+  std::array<mmsghdr, kMax> msgs;
+  std::array<iovec, kMax> iovs;
+  std::array<sockaddr_storage, kMax> names;
+  std::array<Control, kMax> controls;
+  for (size_t i = 0; i < count; ++i) {
+    iovs[i] = iovec{buffers.data() + i * slot, slot};
+    msghdr& m = msgs[i].msg_hdr;
+    m = msghdr{};
+    m.msg_name = &names[i];
+    m.msg_namelen = sizeof names[i];
+    m.msg_iov = &iovs[i];
+    m.msg_iovlen = 1;
+    m.msg_control = controls[i].bytes.data();
+    m.msg_controllen = controls[i].bytes.size();
+    msgs[i].msg_len = 0;
+  }
+  int n;
+  do n = ::recvmmsg(fd_, msgs.data(), static_cast<unsigned>(count), MSG_DONTWAIT, nullptr);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    error = errno_text("recvmmsg");
+    return -1;
+  }
+  for (int i = 0; i < n; ++i)
+    if (!describe(msgs[i].msg_hdr, msgs[i].msg_len, out[static_cast<size_t>(i)])) {
+      // Cannot happen on an AF_INET/AF_INET6 socket; reported rather than guessed.
+      error = "recvmmsg: datagram from an unknown address family";
+      return -1;
+    }
+  return n;
 }
 
 Status<std::string> UdpSocket::send(const ike::Endpoint& from, const ike::Endpoint& to,

@@ -8,6 +8,8 @@
 // Plain POSIX: the event loop polls fd() for readability (see daemon.hpp for why this is not a
 // uv_udp_t).
 
+#include <sys/socket.h>
+
 #include <cstddef>
 #include <span>
 #include <string>
@@ -42,13 +44,19 @@ class UdpSocket {
   bool wildcard() const { return wildcard_; }
 
   enum class RecvStatus { Datagram, WouldBlock, Error };
-  // One recvmsg(). On Error, `error` says why (the socket stays usable).
+  // One datagram. On Error, `error` says why (the socket stays usable).
   RecvStatus receive(std::span<uint8_t> buffer, ReceivedDatagram& out, std::string& error);
+  // Up to out.size() (at most 64) datagrams with one recvmmsg(): datagram i lands in
+  // buffers[i * slot, (i + 1) * slot). Returns how many arrived (0: none waiting), or -1 with
+  // `error` set (the socket stays usable).
+  int receive_many(std::span<uint8_t> buffers, size_t slot, std::span<ReceivedDatagram> out,
+                   std::string& error);
   // One sendmsg(). `from.address` unspecified: the kernel chooses the source; otherwise a
   // wildcard socket sends from it through pktinfo (a bound socket sends from its own address).
   Status<std::string> send(const ike::Endpoint& from, const ike::Endpoint& to, ByteView data);
 
  private:
+  bool describe(const msghdr& msg, size_t size, ReceivedDatagram& out) const;
   UdpSocket(int fd, ike::Endpoint bound, bool wildcard)
       : fd_(fd), bound_(std::move(bound)), wildcard_(wildcard) {}
   int fd_ = -1;

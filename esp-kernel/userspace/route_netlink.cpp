@@ -42,9 +42,9 @@ void cover(U128 lo, U128 hi, unsigned bits, bool v4, std::vector<Prefix>& out) {
       size_bits = next_bits;
     }
     out.push_back(Prefix{from_int(lo, v4), static_cast<uint8_t>(bits - size_bits)});
-    if (size_bits == bits) break;  // covered the whole space (and 1 << 128 is undefined)
-    U128 next = lo + (U128{1} << size_bits);
-    if (next == 0) break;  // wrapped
+    if (size_bits == bits) break;  // the whole address space in one prefix
+    const U128 next = lo + (U128{1} << size_bits);
+    if (next == 0) break;  // wrapped past the top of the IPv6 space
     lo = next;
   }
 }
@@ -181,6 +181,26 @@ Status<std::string> RouteNetlink::remove_route(int ifindex, const Prefix& dest) 
   rtnl_route_put(r);
   if (err < 0) return Unexpected{nl_error("removing route to " + dest.to_string(), err)};
   return {};
+}
+
+Result<size_t, std::string> RouteNetlink::flush_addresses(int ifindex) {
+  nl_cache* cache = nullptr;
+  if (int err = rtnl_addr_alloc_cache(sock_, &cache); err < 0)
+    return Unexpected{nl_error("listing addresses", err)};
+  size_t removed = 0;
+  std::string failure;
+  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    if (rtnl_addr_get_ifindex(a) != ifindex) continue;
+    if (int err = rtnl_addr_delete(sock_, a, 0); err < 0) {
+      if (failure.empty()) failure = nl_error("removing an address", err);
+      continue;
+    }
+    ++removed;
+  }
+  nl_cache_free(cache);
+  if (!failure.empty()) return Unexpected{failure};
+  return removed;
 }
 
 std::optional<IpAddress> RouteNetlink::owned_address_in(

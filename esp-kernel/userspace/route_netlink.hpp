@@ -45,6 +45,8 @@ class RouteNetlink {
   Status<std::string> add_route(int ifindex, const Prefix& dest,
                                 const std::optional<IpAddress>& src);
   Status<std::string> remove_route(int ifindex, const Prefix& dest);
+  // Removes every address on the interface; returns how many (a leftover device's).
+  Result<size_t, std::string> flush_addresses(int ifindex);
   // An address this host owns inside one of the selectors (the source for routed traffic).
   std::optional<IpAddress> owned_address_in(const std::vector<ike::TrafficSelector>& ts);
 

@@ -47,11 +47,32 @@ Status<std::string> configure_link(const std::string& name, uint32_t mtu) {
 
 }  // namespace
 
+Status<std::string> set_up(const std::string& name, bool up) {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return Unexpected{errno_text("socket")};
+  struct ifreq ifr {};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  int rc = ::ioctl(s, SIOCGIFFLAGS, &ifr);
+  if (rc == 0) {
+    ifr.ifr_flags = static_cast<short>(up ? (ifr.ifr_flags | IFF_UP) : (ifr.ifr_flags & ~IFF_UP));
+    rc = ::ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  std::string e =
+      rc == 0
+          ? std::string()
+          : errno_text(std::string(up ? "bringing " : "taking ") + name + (up ? " up" : " down"));
+  ::close(s);
+  if (rc != 0) return Unexpected{e};
+  return {};
+}
+
 Result<TunDevice, std::string> TunDevice::open(const std::string& name, uint32_t mtu) {
   if (name.empty() || name.size() >= IFNAMSIZ)
     return Unexpected{"TUN device name '" + name + "' must have 1 to " +
                       std::to_string(IFNAMSIZ - 1) + " characters"};
   TunDevice t;
+  // A device of that name that exists before we attach is a leftover (persistent) one.
+  t.taken_over_ = if_nametoindex(name.c_str()) != 0;
   t.fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (t.fd_ < 0) return Unexpected{errno_text("opening /dev/net/tun")};
   struct ifreq ifr {};
@@ -73,13 +94,20 @@ Result<TunDevice, std::string> TunDevice::open(const std::string& name, uint32_t
   t.name_ = ifr.ifr_name;
   t.ifindex_ = static_cast<int>(if_nametoindex(t.name_.c_str()));
   if (t.ifindex_ == 0) return Unexpected{errno_text("looking up the index of " + t.name_)};
+  // Taking one over: down first, which makes the kernel drop every route through it.
+  if (t.taken_over_)
+    if (auto s = set_up(t.name_, false); !s) return Unexpected{s.error()};
   if (auto s = configure_link(t.name_, mtu); !s) return Unexpected{s.error()};
   t.mtu_ = mtu;
   return t;
 }
 
 TunDevice::TunDevice(TunDevice&& o) noexcept
-    : fd_(o.fd_), name_(std::move(o.name_)), ifindex_(o.ifindex_), mtu_(o.mtu_) {
+    : fd_(o.fd_),
+      name_(std::move(o.name_)),
+      ifindex_(o.ifindex_),
+      mtu_(o.mtu_),
+      taken_over_(o.taken_over_) {
   o.fd_ = -1;
 }
 
@@ -90,6 +118,7 @@ TunDevice& TunDevice::operator=(TunDevice&& o) noexcept {
     name_ = std::move(o.name_);
     ifindex_ = o.ifindex_;
     mtu_ = o.mtu_;
+    taken_over_ = o.taken_over_;
     o.fd_ = -1;
   }
   return *this;

@@ -29,6 +29,9 @@ class TunDevice {
   const std::string& name() const { return name_; }
   int ifindex() const { return ifindex_; }
   uint32_t mtu() const { return mtu_; }
+  // Whether the device existed already (a persistent leftover we attached to). It was taken
+  // down and up again, so no route through it survived; its addresses are the caller's to flush.
+  bool taken_over() const { return taken_over_; }
 
   // One packet into `buffer`: its size, 0 when nothing is waiting, -1 on error (errno set).
   long read(std::span<uint8_t> buffer);
@@ -42,6 +45,10 @@ class TunDevice {
   std::string name_;
   int ifindex_ = 0;
   uint32_t mtu_ = 0;
+  bool taken_over_ = false;
 };
+
+// Sets or clears IFF_UP on an interface.
+Status<std::string> set_up(const std::string& name, bool up);
 
 }  // namespace ikeme::esp

@@ -1,6 +1,7 @@
 #include "esp-kernel/userspace/userspace_dataplane.hpp"
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <bit>
@@ -95,7 +96,12 @@ bool packet_matches(std::span<const uint8_t> packet, const std::vector<ike::Traf
 
 UserspaceDataplane::UserspaceDataplane(uv_loop_t* loop, DataplaneOptions options,
                                        DataplaneHooks hooks)
-    : loop_(loop), options_(std::move(options)), hooks_(std::move(hooks)), buffer_(kBufferSize) {}
+    : loop_(loop),
+      options_(std::move(options)),
+      hooks_(std::move(hooks)),
+      // One byte more than the MTU: a read that fills the room was truncated (too big).
+      slot_size_(kMaxHead + options_.tun_mtu + 1 + kMaxTail),
+      buffer_(slot_size_ * kReadBurst) {}
 
 Result<std::unique_ptr<UserspaceDataplane>, std::string> UserspaceDataplane::create(
     uv_loop_t* loop, const DataplaneOptions& options, DataplaneHooks hooks) {
@@ -109,6 +115,14 @@ Result<std::unique_ptr<UserspaceDataplane>, std::string> UserspaceDataplane::cre
   auto tun = TunDevice::open(options.tun_name, options.tun_mtu);
   if (!tun) return Unexpected{tun.error()};
   d->tun_ = std::move(*tun);
+  if (d->tun_.taken_over()) {
+    // A persistent device of that name was left behind (by a tool, or made persistent by
+    // hand): its routes went with the down/up; its addresses are not ours to keep.
+    auto flushed = d->netlink_.flush_addresses(d->tun_.ifindex());
+    d->log(1, "took over the existing TUN device " + d->tun_.name() + " (now non-persistent); " +
+                  (flushed ? std::to_string(*flushed) + " stale address(es) removed"
+                           : "removing its addresses failed: " + flushed.error()));
+  }
   if (int rc = uv_poll_init(loop, &d->poll_, d->tun_.fd()); rc != 0)
     return Unexpected{std::string("polling the TUN device: ") + uv_strerror(rc)};
   uv_timer_init(loop, &d->timer_);
@@ -258,6 +272,20 @@ std::optional<SaCounters> UserspaceDataplane::counters(uint32_t unique_id) const
   return s;
 }
 
+Status<std::string> UserspaceDataplane::prepare_nat_t_socket(int fd) {
+  // SO_*BUFFORCE passes net.core.[rw]mem_max with CAP_NET_ADMIN (which a TUN device needs
+  // anyway); the plain options are the fallback, capped by the sysctl.
+  for (auto [force, plain] :
+       {std::pair{SO_RCVBUFFORCE, SO_RCVBUF}, std::pair{SO_SNDBUFFORCE, SO_SNDBUF}}) {
+    int size = kSocketBuffer;
+    if (::setsockopt(fd, SOL_SOCKET, force, &size, sizeof size) != 0 &&
+        ::setsockopt(fd, SOL_SOCKET, plain, &size, sizeof size) != 0)
+      log(1, std::string("cannot enlarge the NAT-T socket's buffers: ") + std::strerror(errno));
+  }
+  if (auto s = sender_.add_socket(fd); !s) return s;
+  return {};
+}
+
 Status<std::string> UserspaceDataplane::add_virtual_ip(const IpAddress& vip) {
   if (std::find(vips_.begin(), vips_.end(), vip) != vips_.end()) return {};
   if (auto s = netlink_.add_address(tun_.ifindex(), vip, vip.is_v4() ? 32 : 128); !s) return s;
@@ -288,20 +316,27 @@ UserspaceDataplane::Child* UserspaceDataplane::outbound_child(std::span<const ui
 
 void UserspaceDataplane::on_tun_readable() {
   if (shut_down_) return;
-  // The packet is read where the largest ESP header would end, so that any SA can seal it in
-  // place (its headroom is at most kMaxHead) with room for its trailer behind it.
-  constexpr size_t kMaxHead = 64, kMaxTail = 128;
   const uint64_t now_ms = uv_now(loop_);
+  // Each packet is read into its own slot where the largest ESP header would end, so that any
+  // SA can seal it in place (headroom <= kMaxHead, tailroom <= kMaxTail); the sealed packets
+  // wait in their slots until the burst is sent with sendmmsg.
   for (int i = 0; i < kReadBurst; ++i) {
-    std::span<uint8_t> room(buffer_.data() + kMaxHead, buffer_.size() - kMaxHead - kMaxTail);
+    uint8_t* slot = buffer_.data() + static_cast<size_t>(i) * slot_size_;
+    std::span<uint8_t> room(slot + kMaxHead, slot_size_ - kMaxHead - kMaxTail);
     long n = tun_.read(room);
-    if (n == 0) return;
+    if (n == 0) break;
     if (n < 0) {
       if (++stats_.device_errors == 1 || std::has_single_bit(stats_.device_errors))
         log(1, std::string("reading from ") + tun_.name() + " failed: " + std::strerror(errno));
-      return;
+      break;
     }
     const size_t size = static_cast<size_t>(n);
+    if (size == room.size()) {  // larger than tun_mtu: truncated by the read
+      if (++stats_.too_big == 1 || std::has_single_bit(stats_.too_big))
+        log(1, "packet on " + tun_.name() + " larger than tun_mtu " +
+                   std::to_string(options_.tun_mtu) + " dropped");
+      continue;
+    }
     std::span<const uint8_t> packet(room.data(), size);
     Child* c = outbound_child(packet);
     if (!c) {
@@ -323,13 +358,22 @@ void UserspaceDataplane::on_tun_readable() {
         if (hooks_.on_event)
           hooks_.on_event(DataplaneEvent{DataplaneEvent::Kind::HardExpire, c->params.unique_id,
                                          c->params.spi_out, false, std::nullopt, std::nullopt});
+        if (shut_down_) return;  // the hook may have shut us down
       }
       continue;
     }
     c->last_out_ms = now_ms;
-    if (hooks_.send_udp)
-      hooks_.send_udp(c->params.local, c->params.remote, ByteView(esp.data(), *sealed));
-    if (shut_down_) return;  // a hook may have shut us down
+    ByteView datagram(esp.data(), *sealed);
+    if (!sender_.queue(c->params.local, c->params.remote, datagram) && hooks_.send_udp)
+      hooks_.send_udp(c->params.local, c->params.remote, datagram);  // not a NAT-T socket
+  }
+  std::string error;
+  if (size_t refused = sender_.flush(error)) {
+    const uint64_t before = stats_.send_errors;
+    stats_.send_errors += refused;
+    if (before == 0 || std::bit_width(stats_.send_errors) != std::bit_width(before))
+      log(1, "sending ESP failed: " + error + " (" + std::to_string(stats_.send_errors) +
+                 " datagrams so far)");
   }
 }
 

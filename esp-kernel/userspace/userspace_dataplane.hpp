@@ -22,13 +22,16 @@
 #include "esp-kernel/userspace/esp_sa.hpp"
 #include "esp-kernel/userspace/route_netlink.hpp"
 #include "esp-kernel/userspace/tun_device.hpp"
+#include "esp-kernel/userspace/udp_batch.hpp"
 
 namespace ikeme::esp {
 
 class UserspaceDataplane final : public Dataplane {
  public:
   static constexpr int kReadBurst = 64;  // TUN packets per readable event
-  static constexpr size_t kBufferSize = 65536 + 256;
+  // Room in front of and behind each TUN packet in its slot: the largest ESP header (SPI,
+  // sequence number, 16-byte IV) and trailer (padding, pad length, next header, 32-byte ICV).
+  static constexpr size_t kMaxHead = 64, kMaxTail = 128;
 
   static Result<std::unique_ptr<UserspaceDataplane>, std::string> create(
       uv_loop_t* loop, const DataplaneOptions& options, DataplaneHooks hooks);
@@ -42,7 +45,11 @@ class UserspaceDataplane final : public Dataplane {
   bool requires_udp_encapsulation() const override { return true; }
   Status<std::string> add_virtual_ip(const IpAddress& vip) override;
   Status<std::string> remove_virtual_ip(const IpAddress& vip) override;
-  Status<std::string> prepare_nat_t_socket(int) override { return {}; }
+  // Enlarges the socket's buffers (kSocketBuffer): at line rate a burst of ESP arrives while the
+  // loop is busy sealing, and the kernel's default receive buffer (~200 KB) overflows into
+  // losses that TCP inside the tunnel pays for with retransmissions.
+  Status<std::string> prepare_nat_t_socket(int fd) override;
+  static constexpr int kSocketBuffer = 4 * 1024 * 1024;
   void handle_esp(const ike::Endpoint& local, const ike::Endpoint& remote,
                   std::span<uint8_t> datagram, ike::Timestamp now) override;
   void shutdown() override;
@@ -87,7 +94,11 @@ class UserspaceDataplane final : public Dataplane {
   Child* last_out_ = nullptr;                            // most recent outbound match
   std::map<std::string, int> route_refs_;                // prefix text -> CHILD_SAs using it
   std::vector<IpAddress> vips_;
-  std::vector<uint8_t> buffer_;  // TUN reads, sealed in place
+  // kReadBurst slots of slot_size_ bytes: TUN reads, sealed in place, queued in sender_ and
+  // sent in one go at the end of the burst.
+  size_t slot_size_ = 0;
+  std::vector<uint8_t> buffer_;
+  UdpBatchSender sender_;
   DataplaneStats stats_;
 };
 

@@ -9,12 +9,18 @@
 #                   both ways (2 s each), per-CHILD_SA counters in ikemectl list-sas (JSON and
 #                   text); then hostile ESP from left's namespace (esp_inject.py: replayed,
 #                   corrupted, short and unknown-SPI datagrams) is dropped and counted by right,
-#                   which keeps forwarding; SIGKILL of right and a restart: the TUN device is
-#                   created again and a new SA carries traffic; SIGTERM removes the device
+#                   which keeps forwarding; SIGKILL of right (its TUN device disappears) and a
+#                   restart over a persistent leftover device of the same name with a stale
+#                   address and route (taken over and cleaned), and a new SA carries traffic; a 3 s life_time on left
+#                   expires (the 2 s rekey_time is only logged: no CREATE_CHILD_SA): left
+#                   deletes the IKE SA and reauthenticates, pings pass over the
+#                   new CHILD_SA; SIGTERM removes the device
 #   ikeme-charon    ikeme (left, initiator) and charon 5.9.8 with kernel-libipsec (right): ping
 #                   and iperf3 both ways, counters rise on both sides, hostile ESP from right's
 #                   namespace dropped and counted by ikeme
 #   charon-ikeme    charon initiates (left), ikeme responds (right): ping both ways
+#   ipv6-inner      ikeme <-> ikeme with IPv6 selectors over IPv4: route via the TUN device,
+#                   iperf3 TCP over IPv6 both ways (1 s each)
 #   chacha/cbc      ikeme <-> charon with chacha20poly1305 and aes256-sha384 ESP: ping both ways
 #
 # usage: tests/interop/userspace_esp.sh [IKEME_PEER [IKEMECTL [CASE_FILTER]]]
@@ -156,7 +162,16 @@ if want ikeme-ikeme; then
     # Crash and restart: the kernel removes the non-persistent TUN device with the process.
     ikeme_signal_wait right KILL
     check "$tag: TUN device gone after SIGKILL" bash -c "! ip -n '$(ns right)' link show ikmright"
+    # A persistent device of the same name with a stale address and route (as a tool or an
+    # admin might leave one): the restarted daemon takes it over and cleans it.
+    nsx right ip tuntap add dev ikmright mode tun
+    nsx right ip addr add 10.99.0.1/32 dev ikmright
+    nsx right ip link set ikmright up
+    nsx right ip route add 10.98.0.0/16 dev ikmright
     ikeme_start right right || true
+    check "$tag: restarted right took over the leftover device" grep -q "took over the existing TUN device ikmright (now non-persistent); [1-9][0-9]* stale address(es) removed" "$(ikeme_log right)"
+    check "$tag: the stale address is gone" bash -c "! ip -n '$(ns right)' addr show dev ikmright | grep -q 10.99.0.1"
+    check "$tag: the stale route is gone" bash -c "! ip -n '$(ns right)' route show | grep -q 10.98.0.0"
     ikeme_ctl left terminate --ike peer --timeout 5 >/dev/null 2>&1 || true
     ikeme_wait_no_sa left 5 || true
     ikeme_ctl left initiate --ike peer --timeout 10 >/dev/null 2>&1 || true
@@ -165,6 +180,24 @@ if want ikeme-ikeme; then
       ping_both "$tag after restart"
     else
       check_fail "$tag: SA re-established after right's restart"
+    fi
+    # life_time reached: the data plane's HardExpire makes left delete the IKE SA and
+    # initiate again (no CREATE_CHILD_SA yet); traffic flows over the new CHILD_SA.
+    spi_before=$(child_counter left spi-in)
+    sed -i 's/^        dpd_action: clear$/        dpd_action: clear\n        rekey_time: 2s\n        life_time: 3s/' "$(ikeme_dir left)/peer.yaml"
+    check "$tag: left reloads a 2 s rekey_time and 3 s life_time" ikeme_ctl left reload
+    ikeme_ctl left terminate --ike peer --timeout 5 >/dev/null 2>&1 || true
+    ikeme_ctl left initiate --ike peer --timeout 10 >/dev/null 2>&1 || true
+    ikeme_wait_sa left peer peer 10 || true
+    spi_short=$(child_counter left spi-in)
+    if ikm_wait_until 12 bash -c "grep -q 'expired (life time or sequence numbers used up): deleting IKE SA #[0-9]* and reauthenticating' '$(ikeme_log left)'"; then
+      check_pass "$tag: life_time expiry deletes the IKE SA and reauthenticates"
+      ikeme_wait_sa left peer peer 10 || true
+      spi_after=$(child_counter left spi-in)
+      check "$tag: a new CHILD_SA after the expiry ($spi_short -> $spi_after)" test -n "$spi_after" -a "$spi_after" != "$spi_short" -a "$spi_after" != "$spi_before"
+      ping_both "$tag after reauthentication"
+    else
+      check_fail "$tag: life_time expiry deletes the IKE SA and reauthenticates"
     fi
     ikeme_signal_wait right TERM
     check_eq "$tag: right exits 0 on SIGTERM" 0 "$IKEME_EXIT"
@@ -243,6 +276,32 @@ if want charon-ikeme; then
   fi
   ikeme_stop right
   charon_stop left
+  topo_destroy
+fi
+
+if want ipv6-inner; then
+  # IPv6 inside the tunnel (next header 41), IPv4 outside.
+  tag="[ipv6-inner]"
+  topo_direct
+  nsx left ip -6 addr add fd00:1::10/128 dev lo nodad
+  nsx right ip -6 addr add fd00:2::10/128 dev lo nodad
+  ikeme_side left "$TOPO_LEFT_ADDR" "$TOPO_RIGHT_ADDR" fd00:1::10/128 fd00:2::10/128 left@ikeme.test right@ikeme.test
+  ikeme_side right "$TOPO_RIGHT_ADDR" "$TOPO_LEFT_ADDR" fd00:2::10/128 fd00:1::10/128 right@ikeme.test left@ikeme.test
+  ikeme_start right right && ikeme_start left left || true
+  ikeme_ctl left initiate --ike peer --timeout 10 >/dev/null 2>&1 || true
+  if ikeme_wait_sa left peer peer 10 && ikeme_wait_sa right peer peer 5; then
+    check_pass "$tag: SA established"
+    check "$tag: route to fd00:2::10 through the TUN device" bash -c "ip -n '$(ns left)' -6 route show fd00:2::10 | grep -q 'dev ikmleft'"
+    up=$(iperf_mbps left fd00:1::10 fd00:2::10 right 1 || true)
+    down=$(iperf_mbps right fd00:2::10 fd00:1::10 left 1 || true)
+    check "$tag: iperf3 TCP over IPv6 left -> right (${up:-failed} Mbit/s)" test -n "$up" -a "${up:-0}" -gt 0
+    check "$tag: iperf3 TCP over IPv6 right -> left (${down:-failed} Mbit/s)" test -n "$down" -a "${down:-0}" -gt 0
+  else
+    check_fail "$tag: SA established"
+    ikeme_dump_logs left
+  fi
+  ikeme_stop left
+  ikeme_stop right
   topo_destroy
 fi
 

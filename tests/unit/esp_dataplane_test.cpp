@@ -2,10 +2,15 @@
 // address left out), packet-to-selector matching, and the factory's names. The TUN device and
 // netlink side runs in tests/interop/userspace_esp.sh (needs root and namespaces).
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "esp-kernel/dataplane.hpp"
 #include "esp-kernel/userspace/route_netlink.hpp"
+#include "esp-kernel/userspace/udp_batch.hpp"
 #include "esp-kernel/userspace/userspace_dataplane.hpp"
 #include "esp-kernel/xfrm/xfrm_dataplane.hpp"
 #include "ike/sa/traffic_selectors.hpp"
@@ -94,5 +99,79 @@ TEST_CASE("data plane: backend names and the none backend", "[esp]") {
     auto x = make_dataplane(nullptr, o, {});
     REQUIRE_FALSE(x.ok());
     CHECK_THAT(x.error(), Catch::StartsWith("xfrm: ") && Catch::Contains(probe.error()));
+  }
+}
+
+namespace {
+
+// A UDP socket on loopback for the batch sender tests.
+struct LoopbackSocket {
+  int fd = -1;
+  uint16_t port = 0;
+  explicit LoopbackSocket(const char* address) {
+    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    ::inet_pton(AF_INET, address, &a.sin_addr);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    timeval tv{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~LoopbackSocket() { ::close(fd); }
+  // One datagram: its bytes and the sender's address.
+  std::pair<Bytes, std::string> receive() const {
+    Bytes buf(2048);
+    sockaddr_in from{};
+    socklen_t len = sizeof from;
+    ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+    if (n < 0) return {};
+    buf.resize(static_cast<size_t>(n));
+    char text[INET_ADDRSTRLEN];
+    ::inet_ntop(AF_INET, &from.sin_addr, text, sizeof text);
+    return {buf, text};
+  }
+};
+
+ike::Endpoint endpoint(const char* address, uint16_t port) {
+  return ike::Endpoint{*IpAddress::parse(address), port};
+}
+
+}  // namespace
+
+TEST_CASE("data plane: ESP-in-UDP batches go out with sendmmsg, from the chosen source", "[esp]") {
+  LoopbackSocket receiver("127.0.0.1");
+  SECTION("a socket bound to its address") {
+    LoopbackSocket sender("127.0.0.1");
+    UdpBatchSender batch;
+    REQUIRE(batch.add_socket(sender.fd).ok());
+    CHECK(batch.can_send_from(endpoint("127.0.0.1", sender.port)));
+    CHECK_FALSE(batch.can_send_from(endpoint("127.0.0.1", static_cast<uint16_t>(sender.port + 1))));
+    CHECK_FALSE(batch.queue(endpoint("127.0.0.2", sender.port),
+                            endpoint("127.0.0.1", receiver.port), Bytes{1}));
+    std::vector<Bytes> data = {{1, 2, 3}, {4, 5}, {6}};
+    for (const Bytes& d : data)
+      REQUIRE(
+          batch.queue(endpoint("127.0.0.1", sender.port), endpoint("127.0.0.1", receiver.port), d));
+    CHECK(batch.queued() == 3);
+    std::string error;
+    CHECK(batch.flush(error) == 0);
+    CHECK(batch.queued() == 0);
+    for (const Bytes& d : data) CHECK(receiver.receive().first == d);
+  }
+  SECTION("a wildcard socket sends from the address asked for (IP_PKTINFO)") {
+    LoopbackSocket sender("0.0.0.0");
+    UdpBatchSender batch;
+    REQUIRE(batch.add_socket(sender.fd).ok());
+    const Bytes payload = {9, 9};  // queued data must live until the flush
+    REQUIRE(batch.queue(endpoint("127.0.0.2", sender.port), endpoint("127.0.0.1", receiver.port),
+                        payload));
+    std::string error;
+    CHECK(batch.flush(error) == 0);
+    auto [bytes, from] = receiver.receive();
+    CHECK(bytes == Bytes{9, 9});
+    CHECK(from == "127.0.0.2");
   }
 }

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# ESP throughput through a tunnel between two network namespaces (left 192.0.2.1, right
+# 192.0.2.2, inner 10.1.0.10 === 10.2.0.10, AES-GCM-128 ESP): iperf3, one TCP stream,
+# left -> right, for SECONDS (default 10) each:
+#   1. ikeme-peer <-> ikeme-peer, esp_backend: userspace (TUN + ESP-in-UDP + mbedTLS)
+#   2. charon <-> charon (strongSwan 5.9.8) with kernel-libipsec (its userspace ESP)
+#   3. the ceiling: mbedTLS 2.28's raw AES-GCM-128 speed on one core (esp_crypto_speed)
+# and prints the numbers and the ratio. A benchmark, not a test: it fails only if a tunnel
+# cannot be set up. Both tunnels run in the same invocation on the same (shared) CPUs.
+#
+# usage: tests/bench/esp_throughput.sh [BUILD_DIR=build/release] [SECONDS=10] [ROUNDS=2]
+#   IKEME_ESP=chacha20poly1305 runs ikeme's tunnel with another ESP proposal (charon's stays
+#   aes128gcm16). Both tunnels are up at the same time in separate namespace pairs and the runs
+#   alternate (ikeme, charon, ikeme, ...); medians over the rounds. Besides Mbit/s it prints the
+#   daemons' CPU seconds and Mbit per daemon CPU-second, which a loaded machine distorts less.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+BUILD=${1:-$ROOT/build/release}
+SECS=${2:-10}
+ROUNDS=${3:-2}
+IKEME_ESP=${IKEME_ESP:-aes128gcm16}
+[[ $EUID -eq 0 ]] || { echo "esp_throughput: needs root" >&2; exit 1; }
+for tool in iperf3 swanctl /usr/lib/ipsec/charon; do
+  command -v "$tool" >/dev/null || { echo "esp_throughput: $tool missing" >&2; exit 1; }
+done
+
+INTEROP="$ROOT/tests/interop"
+# shellcheck source=../interop/lib/charon.sh
+source "$INTEROP/lib/charon.sh"
+# shellcheck source=../interop/lib/ikeme.sh
+source "$INTEROP/lib/ikeme.sh"
+
+PSK="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+ikeme_use_binaries "$BUILD/peer/ikeme-peer" "$BUILD/peer/ctl/ikemectl" 60 ||
+  ikm_die "no ikeme binaries in $BUILD"
+cp "$BUILD/tests/bench/esp_crypto_speed" "$IKM_RUN_DIR/bin/" || ikm_die "no esp_crypto_speed in $BUILD"
+
+# iperf NS_CLIENT DST SRC NS_SERVER -> "Mbit/s retransmits" (receiver's rate)
+iperf_run() {
+  local cns=$1 dst=$2 src=$3 sns=$4 json
+  netns_spawn "$sns" "$IKM_RUN_DIR/iperf-server.log" iperf3 -s -1 -B "$dst"
+  local spid=$NETNS_SPAWN_PID
+  sleep 0.5
+  json=$(nsx "$cns" iperf3 -c "$dst" -B "$src" -t "$SECS" -J) || { ikm_stop_pid "$spid" 5; return 1; }
+  ikm_stop_pid "$spid" 5
+  /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("%.0f %d" % (d["end"]["sum_received"]["bits_per_second"] / 1e6,
+                   d["end"]["sum_sent"].get("retransmits", 0)))' <<<"$json"
+}
+
+# cpu_s PID: user+system CPU seconds the process used so far
+cpu_s() {
+  awk '{ printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"' }' "/proc/$1/stat"
+}
+
+# Two separate pairs of namespaces, both with left 192.0.2.1 / right 192.0.2.2 and the inner
+# addresses 10.1.0.10 / 10.2.0.10: ikeme in il/ir, charon in cl/cr. Both tunnels stay up and
+# the iperf3 runs alternate between them, so that both see the same machine load.
+pair() {  # LEFT RIGHT
+  netns_create "$1"
+  netns_create "$2"
+  netns_link "$1" "$2" 192.0.2.1/24 192.0.2.2/24
+  netns_addr "$1" 10.1.0.10/32
+  netns_addr "$2" 10.2.0.10/32
+}
+
+echo "esp_throughput: $(nproc) CPUs, ${SECS}s per run, $ROUNDS round(s), one TCP stream, AES-GCM-128, run $IKM_PREFIX"
+echo "machine load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+pair il ir
+pair cl cr
+for side in il ir; do
+  if [[ $side == il ]]; then la=192.0.2.1 ra=192.0.2.2 lts=10.1.0.10/32 rts=10.2.0.10/32 id=left peer=right
+  else la=192.0.2.2 ra=192.0.2.1 lts=10.2.0.10/32 rts=10.1.0.10/32 id=right peer=left; fi
+  ikeme_conf_psk_peer "$side" local_addrs="$la" remote_addrs="$ra" local_id="$id@bench" \
+    remote_id="$peer@bench" psk="$PSK" local_ts="$lts" remote_ts="$rts" log_level=1 \
+    esp_proposals="$IKEME_ESP" extra_daemon="  esp_backend: userspace"
+  ikeme_start "$side" "$side"
+done
+ikeme_ctl il initiate --ike peer --timeout 10 >/dev/null
+ikeme_wait_sa il peer peer 10 || ikm_die "ikeme tunnel not up"
+for side in cl cr; do
+  if [[ $side == cl ]]; then la=192.0.2.1 ra=192.0.2.2 lts=10.1.0.10/32 rts=10.2.0.10/32 id=left peer=right
+  else la=192.0.2.2 ra=192.0.2.1 lts=10.2.0.10/32 rts=10.1.0.10/32 id=right peer=left; fi
+  charon_conf_psk_peer "$IKM_RUN_DIR/conf-$side" local_addrs="$la" remote_addrs="$ra" \
+    local_id="$id@bench" remote_id="$peer@bench" psk="$PSK" local_ts="$lts" remote_ts="$rts" \
+    esp_proposals=aes128gcm16 child_rekey_time=0 rekey_time=0
+  CHARON_LOG_IKE=1 CHARON_LOG_FLUSH=no charon_start "$side" "$side" "$IKM_RUN_DIR/conf-$side"
+  charon_wait_ready "$side"
+  charon_load "$side"
+done
+charon_swanctl cl --initiate --child peer --timeout 10 >/dev/null
+charon_wait_sa cl peer peer 10 || ikm_die "charon tunnel not up"
+
+# measure NAME CLIENT_NS SERVER_NS SENDER_PID RECEIVER_PID: one iperf3 run; appends to RESULTS
+RESULTS=()
+measure() {
+  local name=$1 cns=$2 sns=$3 spid=$4 rpid=$5 s0 r0 s1 r1 mbps retr
+  s0=$(cpu_s "$spid") r0=$(cpu_s "$rpid")
+  read -r mbps retr < <(iperf_run "$cns" 10.2.0.10 10.1.0.10 "$sns") ||
+    ikm_die "iperf3 through the $name tunnel failed"
+  s1=$(cpu_s "$spid") r1=$(cpu_s "$rpid")
+  local cpu eff
+  cpu=$(echo "$s1 - $s0 + $r1 - $r0" | bc)
+  eff=$(echo "$mbps * $SECS / $cpu" | bc)
+  printf '%-36s %5s Mbit/s  retransmits %6s  daemon CPU %5.1f s + %5.1f s  %5s Mbit per CPU-second\n' \
+    "$name" "$mbps" "$retr" "$(echo "$s1 - $s0" | bc)" "$(echo "$r1 - $r0" | bc)" "$eff"
+  RESULTS+=("$name $mbps $eff")
+}
+
+echo
+for ((round = 1; round <= ROUNDS; round++)); do
+  measure "ikeme userspace ($IKEME_ESP)" il ir "$(ikeme_pid il)" "$(ikeme_pid ir)"
+  measure "charon kernel-libipsec (aes128gcm16)" cl cr "$(charon_pid cl)" "$(charon_pid cr)"
+done
+echo "machine load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo
+"$IKM_RUN_DIR/bin/esp_crypto_speed" 1 1400
+
+# Medians over the rounds.
+echo
+printf '%s\n' "${RESULTS[@]}" | /usr/bin/python3 -c '
+import sys, statistics
+rows = {}
+for line in sys.stdin:
+    *name, mbps, eff = line.split()
+    rows.setdefault(" ".join(name), []).append((float(mbps), float(eff)))
+names = list(rows)
+med = {n: (statistics.median(m for m, _ in r), statistics.median(e for _, e in r)) for n, r in rows.items()}
+for n in names:
+    print("%-36s median %5.0f Mbit/s, %5.0f Mbit per daemon CPU-second" % (n, *med[n]))
+i, c = names[0], names[1]
+print("%-36s throughput %.2fx, CPU efficiency %.2fx" % ("ikeme / kernel-libipsec:", med[i][0] / med[c][0], med[i][1] / med[c][1]))
+'
