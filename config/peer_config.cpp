@@ -496,6 +496,7 @@ constexpr std::string_view kDaemonKeys[] = {"listen",
                                             "tun_mtu",
                                             "replay_window",
                                             "install_routes",
+                                            "firewall",
                                             "log"};
 
 struct LogKey {
@@ -605,6 +606,8 @@ Check read_daemon(const YamlNode& map, PeerConfig& out) {
   if (window) out.daemon.replay_window = static_cast<uint32_t>(*window);
   CFG_TRY(routes, optional_bool(map, "install_routes"));
   if (routes) out.daemon.install_routes = *routes;
+  CFG_TRY(firewall, optional_bool(map, "firewall"));
+  if (firewall) out.daemon.firewall = *firewall;
   CFG_TRY(log, optional_map(map, "log"));
   if (log) {
     CFG_TRY(l, read_log(*log));

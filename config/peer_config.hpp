@@ -33,6 +33,7 @@ struct DaemonSettings {
   uint32_t tun_mtu = 1400;
   uint32_t replay_window = 1024;  // packets, a multiple of 64 (rounded up)
   bool install_routes = true;     // routes to the remote traffic selectors
+  bool firewall = false;          // XFRM: nftables rules admitting each CHILD_SA's traffic
   LogConfig log;
 };
 

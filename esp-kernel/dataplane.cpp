@@ -1,7 +1,7 @@
 #include "esp-kernel/dataplane.hpp"
 
 #include "esp-kernel/userspace/userspace_dataplane.hpp"
-#include "esp-kernel/xfrm_probe.hpp"
+#include "esp-kernel/xfrm/xfrm_dataplane.hpp"
 
 namespace ikeme::esp {
 
@@ -21,12 +21,12 @@ std::string_view name(Backend b) {
 
 namespace {
 
-Result<std::unique_ptr<Dataplane>, std::string> make_xfrm(uv_loop_t*, const DataplaneOptions&,
-                                                          DataplaneHooks&) {
-  // The one place the XFRM backend (esp-kernel/xfrm/) plugs in.
-  return Unexpected{
-      std::string("XFRM backend not built (esp_backend: xfrm is not available in "
-                  "this build; use esp_backend: userspace or auto)")};
+Result<std::unique_ptr<Dataplane>, std::string> make_xfrm(uv_loop_t* loop,
+                                                          const DataplaneOptions& options,
+                                                          DataplaneHooks& hooks) {
+  // Configured explicitly: say why the kernel cannot do it rather than failing on the first SA.
+  if (auto probe = probe_kernel_esp(); !probe) return Unexpected{"xfrm: " + probe.error()};
+  return make_xfrm_dataplane(loop, options, hooks);
 }
 
 Result<std::unique_ptr<Dataplane>, std::string> make_userspace(uv_loop_t* loop,
@@ -57,9 +57,9 @@ Result<std::unique_ptr<Dataplane>, std::string> make_dataplane(uv_loop_t* loop,
     case Backend::Auto:
       break;
   }
-  auto probe = xfrm_esp_available();
+  auto probe = probe_kernel_esp();
   if (probe) {
-    auto x = make_xfrm(loop, options, hooks);
+    auto x = make_xfrm_dataplane(loop, options, hooks);
     if (x) {
       log(0, "ESP data plane: xfrm (esp_backend auto: the kernel accepts ESP states)");
       return x;

@@ -42,6 +42,7 @@ Status<std::string> Daemon::start_dataplane() {
   o.tun_mtu = d.tun_mtu;
   o.replay_window = d.replay_window;
   o.install_routes = d.install_routes;
+  o.firewall = d.firewall;
   esp::DataplaneHooks hooks;
   hooks.send_udp = [this](const ike::Endpoint& from, const ike::Endpoint& to, ByteView data) {
     send_esp(from, to, data);

@@ -14,6 +14,23 @@ packages=(
   libstrongswan-extra-plugins iproute2 nftables iperf3 python3
 )
 
+# The XFRM data-plane tests (ctest xfrm_kernel, xfrm_daemon) boot a Debian kernel with ESP under
+# qemu through the team's harness next to the repository (../shared/kvm-xfrm, or
+# $IKEME_KVM_XFRM). Its setup.sh installs qemu and that kernel; run it only while they are
+# missing. Without the harness those tests fail (they say how to fix it).
+harness=${IKEME_KVM_XFRM:-$(cd "$(dirname "$0")/.." && pwd)/../shared/kvm-xfrm}
+if [[ -x "$harness/setup.sh" ]]; then
+  for p in qemu-system-x86 busybox-static linux-image-amd64; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      echo "install-deps: setting up the VM harness ($harness/setup.sh)"
+      "$harness/setup.sh" --no-test
+      break
+    fi
+  done
+else
+  echo "install-deps: no VM harness at $harness: the xfrm_* tests will fail"
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

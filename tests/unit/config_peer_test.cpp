@@ -97,6 +97,7 @@ TEST_CASE("peer config: every key lands in the engine's structs", "[config][peer
   tun_mtu: 1380
   replay_window: 4096
   install_routes: no
+  firewall: yes
   log: { default: 0, ike: 2, net: 3, enc: -1, cfg: 4, chd: 1, knl: 2, med: 3, ice: 0, file: /var/log/x.log }
 connections:
   home:
@@ -162,6 +163,7 @@ secrets:
   CHECK(c.daemon.tun_mtu == 1380);
   CHECK(c.daemon.replay_window == 4096);
   CHECK_FALSE(c.daemon.install_routes);
+  CHECK(c.daemon.firewall);
   const ike::EngineConfig& e = c.engine;
   CHECK(e.port == 500);
   CHECK(e.port_nat_t == 4501);
@@ -257,6 +259,7 @@ TEST_CASE("peer config: defaults", "[config][peer]") {
     CHECK(c.daemon.tun_mtu == 1400);
     CHECK(c.daemon.replay_window == 1024);
     CHECK(c.daemon.install_routes);
+    CHECK_FALSE(c.daemon.firewall);
     const ike::EngineConfig& e = c.engine;
     const ike::EngineConfig d;
     CHECK(e.connections.empty());

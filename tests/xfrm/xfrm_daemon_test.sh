@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# ctest xfrm_daemon: ikeme-peer with the kernel data plane (esp_backend: xfrm/auto) in a kernel
+# that has ESP. The host kernel has none, so this boots Debian's kernel under qemu with the team's
+# harness (../shared/kvm-xfrm next to the repository, or $IKEME_KVM_XFRM) and runs
+# daemon_cases.sh inside it: daemons negotiate with IKE (with each other and with charon) and the
+# kernel carries their traffic.
+#
+# usage: xfrm_daemon_test.sh IKEME_PEER IKEMECTL
+# A missing harness is a FAILURE (exit 1) with instructions, never a skip: the data plane must
+# not pass untested.
+set -euo pipefail
+peer=$(readlink -f "$1")
+ctl=$(readlink -f "$2")
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+harness=${IKEME_KVM_XFRM:-$repo/../shared/kvm-xfrm}
+runner=$harness/run-in-kernel.sh
+if [[ ! -x "$runner" ]]; then
+  echo "FAIL: VM harness not found at $runner" >&2
+  echo "      The XFRM data plane can only be tested in a kernel with ESP. Put the kvm-xfrm" >&2
+  echo "      harness at ../shared/kvm-xfrm (relative to the repository) or set IKEME_KVM_XFRM," >&2
+  echo "      then run its setup.sh once as root (see docs/testing.md)." >&2
+  exit 1
+fi
+[[ $EUID -eq 0 ]] || { echo "FAIL: the VM harness needs root" >&2; exit 1; }
+[[ -x "$peer" && -x "$ctl" ]] || { echo "FAIL: no ikeme-peer/ikemectl at $1 $2" >&2; exit 1; }
+start=$SECONDS
+rc=0
+# cwd must be visible in the guest: the repository (read-only there) is.
+cd "$repo"
+"$runner" -q --timeout 200 -- bash "$here/daemon_cases.sh" "$peer" "$ctl" || rc=$?
+echo "VM run: $((SECONDS - start)) s, exit $rc"
+if ((rc == 125)); then
+  echo "FAIL: the VM did not start (harness error above); run $harness/setup.sh as root" >&2
+fi
+exit "$rc"
