@@ -49,7 +49,7 @@ fuzz() {
   rm -rf "$seeds"
   build/release/tests/extract_seeds tests/data/strongswan-p2p/public.pcap "$seeds" || return 1
   local target corpus rc=0
-  for target in message me_endpoint auth_signature; do
+  for target in message me_endpoint auth_signature ice_check; do
     corpus=build/fuzz/corpus/$target
     mkdir -p "$corpus" build/fuzz/artifacts "$seeds/$target"
     echo "-- fuzz_$target for ${FUZZ_SECONDS}s"

@@ -1,11 +1,13 @@
 // Writes fuzzing seeds from a capture: each IKE message (marker removed) into DIR/message/, each
-// ME_ENDPOINT notify's data into DIR/me_endpoint/. Usage: extract_seeds CAPTURE DIR
+// ME_ENDPOINT notify's data into DIR/me_endpoint/, each connectivity check into DIR/ice_check/.
+// Usage: extract_seeds CAPTURE DIR
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "ike/codec/framing.hpp"
+#include "ike/codec/me_rules.hpp"
 #include "ike/codec/message.hpp"
 #include "peer/ctl/capture.hpp"
 
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
   std::filesystem::path dir(argv[2]);
   std::filesystem::create_directories(dir / "message");
   std::filesystem::create_directories(dir / "me_endpoint");
+  std::filesystem::create_directories(dir / "ice_check");
   int messages = 0, endpoints = 0;
   for (const auto& d : cap->datagrams) {
     ByteView bytes(d.payload);
@@ -45,6 +48,8 @@ int main(int argc, char** argv) {
     if (!m) continue;
     write_file(dir / "message" / ("frame" + std::to_string(d.frame)), bytes);
     ++messages;
+    if (ike::is_connectivity_check(m->header))
+      write_file(dir / "ice_check" / ("frame" + std::to_string(d.frame)), bytes);
     for (const auto* n : m->notifies(ike::NotifyType::ME_ENDPOINT))
       write_file(dir / "me_endpoint" / ("ep" + std::to_string(endpoints++)), n->data);
   }
