@@ -306,7 +306,7 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
         handle_informational_response(inner, out);
         break;
       case ExchangeType::ME_CONNECT:
-        handle_me_connect_response(inner, out);
+        handle_me_connect_response(inner, now, out);
         break;
       default:
         log(out, 1, "response to " + name(h.exchange) + " ignored");

@@ -65,8 +65,9 @@ void IkeSa::check_nat(const Message& m, Endpoint local, Endpoint remote, Actions
 std::unique_ptr<IkeSa> IkeSa::initiate(uint32_t id, std::shared_ptr<const ConnectionConfig> conn,
                                        const ChildConfig* child, Endpoint local, Endpoint remote,
                                        bool initial_contact, SaContext ctx, Timestamp now,
-                                       Actions& out) {
+                                       Actions& out, Bytes connect_id) {
   std::unique_ptr<IkeSa> sa(new IkeSa(id, ctx, true));
+  sa->connect_id_ = std::move(connect_id);
   sa->send_initial_contact_ = initial_contact;
   sa->conn_ = std::move(conn);
   sa->child_cfg_ = child;
@@ -108,6 +109,7 @@ void IkeSa::start_init(Timestamp now, Actions& out) {
   if (conn_->fragmentation) p.push_back(make_notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED));
   p.push_back(make_notify(NotifyType::SIGNATURE_HASH_ALGORITHMS, hash_algorithms()));
   if (conn_->mediation) p.push_back(make_notify(NotifyType::ME_MEDIATION));
+  if (!connect_id_.empty()) p.push_back(make_notify(NotifyType::ME_CONNECTID, connect_id_));
   Message m{header(ExchangeType::IKE_SA_INIT, false, 0), std::move(p)};
   auto wire = encode_message(m);
   if (!wire) {
@@ -207,6 +209,11 @@ std::unique_ptr<IkeSa> IkeSa::respond(
     std::vector<std::shared_ptr<const ConnectionConfig>> candidates, SaContext ctx, Timestamp now,
     Actions& out) {
   std::unique_ptr<IkeSa> sa(new IkeSa(id, ctx, false));
+  if (const auto* n = request.find_notify(NotifyType::ME_CONNECTID)) {
+    // IKE-ME: the IKE SA of a mediated connection; only those connections may answer it.
+    sa->connect_id_ = n->data;
+    std::erase_if(candidates, [](const auto& c) { return c->mediated_by.empty(); });
+  }
   sa->candidates_ = std::move(candidates);
   sa->local_ = local;
   sa->remote_ = remote;
