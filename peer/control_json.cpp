@@ -157,6 +157,10 @@ Json conn_json(const ike::ConnectionConfig& c) {
       {"fragmentation", c.fragmentation},
       {"mediation", c.mediation},
   };
+  if (!c.mediated_by.empty()) {
+    j["mediated-by"] = c.mediated_by;
+    j["mediation-peer"] = c.mediation_peer ? c.mediation_peer->to_string() : "";
+  }
   Json kids = Json::array();
   for (const ike::ChildConfig& ch : c.children) {
     kids.push_back(Json{

@@ -16,6 +16,8 @@ const char* command_name(Command c) {
       return "terminate";
     case Command::Stats:
       return "stats";
+    case Command::Explain:
+      return "explain";
     case Command::Reload:
       return "reload";
   }
@@ -36,6 +38,7 @@ const Spec kSpecs[] = {
     {Command::Terminate, {"ike", "id"}},
     {Command::Stats, {}},
     {Command::Reload, {}},
+    {Command::Explain, {"ike"}},
 };
 
 Status<std::string> read_name(const Json& request, const char* field, std::string& out) {
@@ -85,8 +88,9 @@ Result<ControlRequest, std::string> parse_request(std::string_view line) {
     if (name == command_name(s.command)) spec = &s;
   if (!spec) {
     std::string shown = name.size() > 40 ? name.substr(0, 40) + "..." : name;
-    return Unexpected{"unknown command '" + shown +
-                      "' (known: list-conns, list-sas, initiate, terminate, stats, reload)"};
+    return Unexpected{
+        "unknown command '" + shown +
+        "' (known: list-conns, list-sas, initiate, terminate, stats, reload, explain)"};
   }
   for (const auto& [key, value] : request.items()) {
     if (key == "command") continue;
@@ -102,6 +106,8 @@ Result<ControlRequest, std::string> parse_request(std::string_view line) {
   if (auto s = read_name(request, "ike", r.ike); !s) return Unexpected{s.error()};
   if (auto s = read_name(request, "child", r.child); !s) return Unexpected{s.error()};
   if (auto s = read_id(request, r.id); !s) return Unexpected{s.error()};
+  if (r.command == Command::Explain && r.ike.empty())
+    return Unexpected{std::string("explain needs 'ike' (a connection name)")};
   if (r.command == Command::Initiate && r.ike.empty())
     return Unexpected{std::string("initiate needs 'ike' (a connection name)")};
   if (r.command == Command::Terminate && r.ike.empty() == (r.id == 0))

@@ -78,6 +78,7 @@ Status<std::string> Daemon::start() {
   if (auto s = control_->listen(config_.daemon.control_socket); !s) return s;
 
   engine_ = std::make_unique<ike::IkeEngine>(config_.engine, *rng_);
+  start_mediation();
 
   std::string listening = pump_->listening();
   log(Subsystem::CFG, 0,
@@ -123,12 +124,12 @@ void Daemon::after_engine() {
     stop();
     return;
   }
-  loop_.arm(engine_->next_timeout());
+  loop_.arm(mediation_->next_timeout());
 }
 
 void Daemon::on_timer() {
   ike::Actions a;
-  engine_->handle_timeout(now(), a);
+  mediation_->handle_timeout(now(), a);  // the engine's timers, the ICE agents', retries
   apply(a);
   after_engine();
 }
@@ -154,7 +155,7 @@ void Daemon::on_datagram(const ReceivedDatagram& d, ByteView data) {
     }
   }
   ike::Actions a;
-  engine_->handle_datagram(d.local, d.remote, data, now(), a);
+  mediation_->handle_datagram(d.local, d.remote, data, now(), a);  // checks first, then engine
   apply(a);
   after_engine();
 }

@@ -352,7 +352,7 @@ void MediationClient::begin(Mediated& m, Timestamp now, Actions& out) {
 std::vector<ice::Candidate> MediationClient::gather(const ike::IkeSa& sa, Actions& out,
                                                     const std::string& connection) const {
   ice::GatherInput in;
-  in.hosts = hosts_;
+  if (config_.host_addresses) in.hosts = config_.host_addresses();
   if (in.hosts.empty()) in.hosts.push_back(ice::HostAddress{sa.local().address, ""});
   in.port = sa.local().port;
   in.server_reflexive = sa.server_reflexive();

@@ -42,6 +42,9 @@ struct MediationClientConfig {
   // Re-registration after the mediation SA went away or could not be set up.
   ike::Duration register_min{1000};
   ike::Duration register_max{60000};
+  // The host addresses to disclose (the daemon's interface list), asked at each ME_CONNECT;
+  // unset or empty: the mediation SA's own local address only.
+  std::function<std::vector<ice::HostAddress>()> host_addresses;
   // The local address for a mediation connection's IKE SA (the daemon's route lookup).
   std::function<std::optional<IpAddress>(const ike::ConnectionConfig&)> source_for;
 };
@@ -73,9 +76,7 @@ class MediationClient : public ike::MediationHooks {
   MediationClient(const MediationClient&) = delete;
   MediationClient& operator=(const MediationClient&) = delete;
 
-  // The host addresses to disclose (the daemon's interface list); empty: the mediation SA's own
-  // local address only.
-  void set_host_addresses(std::vector<ice::HostAddress> hosts) { hosts_ = std::move(hosts); }
+  void set_exclusions(ice::ExclusionList exclusions) { config_.exclusions = std::move(exclusions); }
 
   // Everything the engine would get: checks go to the ICE agents, the rest to the engine.
   void handle_datagram(const ike::Endpoint& local, const ike::Endpoint& remote, ByteView datagram,
@@ -177,7 +178,6 @@ class MediationClient : public ike::MediationHooks {
   ike::crypto::Rng& rng_;
   MediationClientConfig config_;
   ice::IceSessions sessions_;
-  std::vector<ice::HostAddress> hosts_;
   std::map<std::string, Registration> registrations_;
   std::map<std::string, Mediated> mediated_;
   // Responder: the peer's key and endpoints, until the server acknowledged our answer.
