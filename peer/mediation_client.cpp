@@ -386,6 +386,8 @@ void MediationClient::send_connect(Mediated& m, Registration& r, bool response,
   }
   r.sent.emplace_back(m.connect_id, response);
   m.phase = Phase::Requested;
+  m.connect_sent = now;
+  m.server_rtt.reset();
 }
 
 void MediationClient::on_me_connect_response(const ike::IkeSa& sa,
@@ -397,6 +399,7 @@ void MediationClient::on_me_connect_response(const ike::IkeSa& sa,
   rit->second.sent.pop_front();
   Mediated* m = by_connect_id(connect_id);
   if (!m || m->phase != Phase::Requested) return;  // superseded meanwhile
+  m->server_rtt = now - m->connect_sent;
   if (has_notify(payloads, NotifyType::ME_CONNECT_FAILED)) {
     // Offline and unauthorized look the same from here (the server does not tell them apart).
     const auto* c = config_of(m->connection);
@@ -545,6 +548,7 @@ void MediationClient::start_checks(Mediated& m, const Bytes& remote_key,
     attempt_failed(m, "connectivity checks could not start: " + started.error(), now, out);
     return;
   }
+  if (m.server_rtt) (*started)->set_rtt_hint(*m.server_rtt);
   m.phase = Phase::Checking;
   m.to_checks = now - m.started;
   take(ice_out, now, out);

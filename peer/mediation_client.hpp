@@ -33,6 +33,11 @@
 namespace ikeme::peer {
 
 struct MediationClientConfig {
+  MediationClientConfig() { agent.triggered_holdoff = agent.initial_rto; }
+  // The ICE agents' settings; ikeme-peer holds back a triggered check on an in-progress pair
+  // while the answer to our own young request may still come (the round trip of our ME_CONNECT
+  // with the server plus 2 ms, at most one RTO): fewer datagrams when both sides checked at the
+  // same moment, barely later when our first check was dropped.
   ice::AgentConfig agent;
   ice::ExclusionList exclusions;  // never disclosed as ME_ENDPOINTs
   size_t max_candidates = 8;
@@ -150,6 +155,8 @@ class MediationClient : public ike::MediationHooks {
     std::string last_problem;
     ike::Timestamp started{0};
     std::optional<ike::Duration> to_checks, to_nomination, to_established;
+    ike::Timestamp connect_sent{0};
+    std::optional<ike::Duration> server_rtt;  // of our ME_CONNECT: a hint for the checks
   };
 
   const ike::ConnectionConfig* config_of(const std::string& connection) const;

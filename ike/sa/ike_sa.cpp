@@ -335,6 +335,9 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
       send_response(h.exchange, h.message_id, {}, out);
       break;
   }
+  // Every request is answered: the NAT mapping was just refreshed (RFC 3948 keepalives are for
+  // idle mappings only; a responder behind a NAT must not send one right after IKE_AUTH).
+  last_outbound_ = now;
 }
 
 std::optional<Timestamp> IkeSa::next_timeout() const {

@@ -220,6 +220,7 @@ std::unique_ptr<IkeSa> IkeSa::respond(
   sa->remote_ = remote;
   sa->created_ = now;
   sa->last_inbound_ = now;
+  sa->last_outbound_ = now;  // the IKE_SA_INIT response goes out now
   sa->spi_i_ = request.header.spi_i;
   do sa->spi_r_ = ctx.rng->u64();
   while (sa->spi_r_ == 0);
