@@ -183,6 +183,7 @@ void Daemon::begin_shutdown(const std::string& why) {
       why + " received, shutting down: deleting " + std::to_string(engine_->sa_count()) +
           " IKE SA(s)");
   ike::Actions a;
+  mediation_->forget_all();  // no re-registration or retry while the SAs are deleted
   engine_->terminate_all(now(), a);
   apply(a);
   if (engine_->sa_count() == 0) {

@@ -214,6 +214,11 @@ void MediationClient::forget(const std::string& connection) {
   }
 }
 
+void MediationClient::forget_all() {
+  for (auto& [name, m] : mediated_) forget(name);
+  for (auto& [name, r] : registrations_) forget(name);
+}
+
 // --- registration
 
 void MediationClient::register_now(Registration& r, Timestamp now, Actions& out) {

@@ -97,6 +97,7 @@ class MediationClient : public ike::MediationHooks {
                                ike::Actions& out);
   // The user terminated the connection: no more retries or re-registrations for it.
   void forget(const std::string& connection);
+  void forget_all();  // shutdown
 
   std::vector<MediatedStatus> status() const;
   std::optional<MediatedStatus> status(const std::string& connection) const;

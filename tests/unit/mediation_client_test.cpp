@@ -269,3 +269,35 @@ TEST_CASE("mediated: an IKE_SA_INIT with an unknown ME_CONNECTID is dropped", "[
   CHECK(f.logged("alice", "IKE_SA_INIT with an unknown ME_CONNECTID from 192.0.2.2["));
   CHECK(f.peers.at("alice").engine->sa_count() == 0);
 }
+
+TEST_CASE("mediated: when every pair fails, explain lists the pairs and a retry follows",
+          "[mediated]") {
+  Fixture f;
+  // Nothing gets from one site to the other: private addresses, and the NATs' public ones.
+  f.net.drop = [&f](const sim::InFlight& in) {
+    const std::string to = in.to.address.to_string();
+    const std::string from = f.net.node(in.sender).name;
+    if (from == "ms" || to == "192.0.2.100") return false;
+    return true;
+  };
+  f.initiate("bob", "medsrv");
+  f.initiate("alice", "peer");
+  f.net.advance(Duration(31000));  // the agents' transaction timeout is 30 s
+  CHECK_FALSE(f.established("alice", "peer"));
+  std::string why = f.peers.at("alice").client->explain("peer", f.net.now());
+  INFO(why);
+  CHECK(why.find("connectivity checks failed") != std::string::npos);
+  CHECK(why.find("last connectivity checks (") != std::string::npos);
+  CHECK(why.find("192.0.2.2[") != std::string::npos);  // the SRFLX pair that was tried
+  CHECK(why.find("next attempt in") != std::string::npos);
+  auto st = f.peers.at("alice").client->status("peer");
+  REQUIRE(st);
+  CHECK(st->failures == 1);
+  REQUIRE(st->last_failure);
+  CHECK_FALSE(st->last_failure->pairs.empty());
+  // The network heals: the retry (2 s later) connects.
+  f.net.drop = nullptr;
+  f.net.advance(Duration(3000));
+  CHECK(f.established("alice", "peer"));
+  CHECK(f.established("bob", "peer"));
+}
