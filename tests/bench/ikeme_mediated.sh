@@ -85,7 +85,8 @@ run() {
     dir=$(ikeme_dir "$h")
     rm -f "$dir/peer.log"
     netns_spawn "$h" "$dir/stdout" "$IKEME_PEER" --config "$dir/peer.yaml" --foreground
-    IKEME_PID[$h]=$NETNS_SPAWN_PID
+    # shellcheck disable=SC2034  # ikeme.sh's table: med_stop_all stops them
+    IKEME_PID["$h"]=$NETNS_SPAWN_PID
   done
   if ! ikm_wait_until "$TIMEOUT" both_up; then
     med_dump_logs
