@@ -231,6 +231,26 @@ secrets:
   CHECK(ike::find_psk(e.ike_secrets, home.local.id, home.remote.id) == &e.ike_secrets[0]);
 }
 
+TEST_CASE("peer config: the ice section", "[config][peer]") {
+  const PeerConfig c = load_ok(
+      "ice:\n  exclude_interfaces: [docker0, wg0]\n"
+      "  exclude_addresses: 172.16.0.0/12, 2001:db8::/32, 192.0.2.7\n");
+  CHECK(c.ice.exclusions.interfaces == std::vector<std::string>{"docker0", "wg0"});
+  REQUIRE(c.ice.exclusions.prefixes.size() == 3);
+  CHECK(c.ice.exclusions.prefixes[0].to_string() == "172.16.0.0/12");
+  CHECK(c.ice.exclusions.prefixes[2].length == 32);
+  CHECK(c.ice.exclusions.reason(ip("172.20.1.1"), "eth0").has_value());
+  CHECK(c.ice.exclusions.reason(ip("10.0.0.1"), "docker0").has_value());
+  CHECK_FALSE(c.ice.exclusions.reason(ip("10.0.0.1"), "eth0").has_value());
+  CHECK(load_ok("").ice.exclusions.interfaces.empty());
+  CHECK(
+      load_error("ice:\n  exclude_addresses: [10.0.0.0/33]\n")
+          .find("peer.yaml:2:22: ice.exclude_addresses: invalid address or prefix '10.0.0.0/33'") ==
+      0);
+  CHECK(load_error("ice:\n  exclude: [eth0]\n").find("peer.yaml:2:3: ice.exclude: unknown key") ==
+        0);
+}
+
 TEST_CASE("peer config: defaults", "[config][peer]") {
   SECTION("an empty file is a daemon with no connections") {
     const PeerConfig c = load_ok("");

@@ -301,3 +301,29 @@ TEST_CASE("mediated: when every pair fails, explain lists the pairs and a retry 
   CHECK(f.established("alice", "peer"));
   CHECK(f.established("bob", "peer"));
 }
+
+TEST_CASE("mediated: a silent server is found dead by DPD and registered at again with back-off",
+          "[mediated]") {
+  Fixture f;
+  auto cfg = peer_config(kAlice, "alice-secret", "alice@strongswan.org", "bob@strongswan.org", kBob,
+                         "10.1.0.0/16", "10.2.0.0/16");
+  cfg.connections[0].dpd_delay = Duration(2000);
+  cfg.connections[0].dpd_timeout = Duration(5000);
+  cfg.retransmit.timeout = Duration(1000);
+  cfg.retransmit.tries = 2;
+  f.peers.at("alice").engine->reload(cfg);
+  f.initiate("alice", "medsrv");
+  f.net.advance(Duration(100));
+  REQUIRE(f.established("alice", "medsrv"));
+  f.net.drop = [](const sim::InFlight& in) { return in.to.address.to_string() == "192.0.2.100"; };
+  f.net.advance(Duration(12000));
+  CHECK_FALSE(f.established("alice", "medsrv"));
+  CHECK(f.logged("alice", "mediation connection down"));
+  std::string why = f.peers.at("alice").client->explain("medsrv", f.net.now());
+  CHECK(why.find("medsrv is not registered") != std::string::npos);
+  f.net.drop = nullptr;
+  f.net.advance(Duration(40000));  // the back-off has grown while the server was away
+  CHECK(f.established("alice", "medsrv"));
+  CHECK(f.peers.at("alice").client->explain("medsrv", f.net.now()) ==
+        "medsrv is registered at the mediation server");
+}
