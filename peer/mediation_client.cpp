@@ -451,7 +451,8 @@ std::vector<Payload> MediationClient::on_me_connect(const ike::IkeSa& sa,
       break;
     }
   if (c.callback && !c.connect_id) {
-    if (name.empty() || !mediated_[name].wanted) {
+    auto wanted = mediated_.find(name);
+    if (name.empty() || wanted == mediated_.end() || !wanted->second.wanted) {
       log(out, 1, sa.connection_name(),
           "ME_CALLBACK for '" + peer.to_string() + "' ignored: no connection wants it");
       return {};
