@@ -123,7 +123,6 @@ constexpr RefusedKey kConnectionRefused[] = {
     {"reauth_time", Harmless::Duration, "0"}, {"rekey_time", Harmless::Duration, "0"},
     {"over_time", Harmless::Duration, "0"},   {"rand_time", Harmless::Duration, "0"},
     {"if_id_in", Harmless::Integer, "0"},     {"if_id_out", Harmless::Integer, "0"},
-    {"mediated_by", Harmless::Empty},         {"mediation_peer", Harmless::Empty},
 };
 
 constexpr RefusedKey kLocalRefused[] = {
@@ -617,12 +616,37 @@ Check read_daemon(const YamlNode& map, PeerConfig& out) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ice: what the connectivity checks of mediated connections may disclose and use.
+
+Check read_ice(const YamlNode& map, PeerConfig& out) {
+  CFG_CHECK(check_section(map, {"exclude_interfaces", "exclude_addresses"}));
+  CFG_TRY(interfaces, optional_value(map, "exclude_interfaces"));
+  if (interfaces) {
+    CFG_TRY(names, read_string_list(*interfaces));
+    out.ice.exclusions.interfaces = std::move(names);
+  }
+  CFG_TRY(addresses, optional_value(map, "exclude_addresses"));
+  if (addresses) {
+    CFG_TRY(texts, read_string_list(*addresses));
+    for (const std::string& t : texts) {
+      auto prefix = ice::AddressPrefix::parse(t);
+      if (!prefix)
+        return Unexpected{
+            addresses->error("invalid address or prefix " + in_quotes(t) + ": " + prefix.error())};
+      out.ice.exclusions.prefixes.push_back(*prefix);
+    }
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
 // connections:
 
 constexpr std::string_view kConnectionKeys[] = {
-    "version",   "local_addrs", "remote_addrs", "local_port",    "remote_port", "proposals",
-    "dpd_delay", "dpd_timeout", "keyingtries",  "fragmentation", "mediation",   "encap",
-    "vips",      "pools",       "local",        "remote",        "children"};
+    "version",   "local_addrs", "remote_addrs",   "local_port",  "remote_port",
+    "proposals", "dpd_delay",   "dpd_timeout",    "keyingtries", "fragmentation",
+    "mediation", "mediated_by", "mediation_peer", "encap",       "vips",
+    "pools",     "local",       "remote",         "children"};
 
 constexpr std::string_view kChildKeys[] = {"local_ts",   "remote_ts",    "esp_proposals",
                                            "mode",       "start_action", "dpd_action",
@@ -640,6 +664,7 @@ struct ParsedConnection {
   ConnectionConfig config;
   YamlNode node;
   AuthSide local, remote;
+  std::optional<YamlNode> mediated_by;
 };
 
 // A file named in the config: absolute, or relative to the config file's directory.
@@ -929,7 +954,7 @@ R<ParsedConnection> read_connection(const std::string& name, const YamlNode& map
   }
   CFG_CHECK(check_section(map, kConnectionKeys, kConnectionRefused));
 
-  ParsedConnection out{ConnectionConfig{}, map, {}, {}};
+  ParsedConnection out{ConnectionConfig{}, map, {}, {}, {}};
   ConnectionConfig& c = out.config;
   c.name = name;
 
@@ -1001,6 +1026,36 @@ R<ParsedConnection> read_connection(const std::string& name, const YamlNode& map
       c.pools.push_back(item.text);
     }
   }
+  CFG_TRY(mediated_by, optional_value(map, "mediated_by"));
+  CFG_TRY(mediation_peer, optional_value(map, "mediation_peer"));
+  if (mediated_by && !mediated_by->is_null()) {
+    CFG_TRY(by, read_string(*mediated_by));
+    if (by.empty()) mediated_by.reset();  // swanctl's default: not mediated
+  }
+  if (mediation_peer && !mediation_peer->is_null()) {
+    CFG_TRY(peer_text, read_string(*mediation_peer));
+    if (peer_text.empty()) mediation_peer.reset();
+  } else {
+    mediation_peer.reset();
+  }
+  if (mediated_by && mediated_by->is_null()) mediated_by.reset();
+  if (mediated_by) {
+    CFG_TRY(by, read_string(*mediated_by));
+    if (c.mediation)
+      return Unexpected{
+          mediated_by->error("a mediation connection (mediation: yes) cannot itself be mediated")};
+    c.mediated_by = by;
+    out.mediated_by = *mediated_by;
+    if (!mediation_peer)
+      return Unexpected{mediated_by->error(
+          "a mediated connection needs mediation_peer: the peer's identity at the mediation "
+          "server")};
+  }
+  if (mediation_peer) {
+    if (!mediated_by) return Unexpected{mediation_peer->error("mediation_peer needs mediated_by")};
+    CFG_TRY(peer, read_identity(*mediation_peer));
+    c.mediation_peer = peer;
+  }
 
   CFG_TRY(local, optional_map(map, "local"));
   if (local) {
@@ -1028,7 +1083,7 @@ R<ParsedConnection> read_connection(const std::string& name, const YamlNode& map
                                         std::string(e.value.kind()))};
       CFG_TRY(child, read_child(e.key, e.value));
       if (child.start_action && child.config.start_action != StartAction::None &&
-          c.remote_addrs.empty())
+          c.remote_addrs.empty() && c.mediated_by.empty())
         return Unexpected{child.start_action->error(
             "start_action " + in_quotes(child.start_action->scalar()) +
             " needs the connection's remote_addrs: an initiator must know whom to contact")};
@@ -1242,11 +1297,14 @@ R<PeerConfig> load_document(const YamlDocument& doc, const PeerConfigOptions& op
   if (!root.is_null() && !root.is_map())
     return Unexpected{root.error("expected a mapping with daemon, connections and secrets, found " +
                                  std::string(root.kind()))};
-  CFG_CHECK(check_section(root, {"daemon", "connections", "secrets", "cacerts", "crls", "pools"},
+  CFG_CHECK(check_section(root,
+                          {"daemon", "ice", "connections", "secrets", "cacerts", "crls", "pools"},
                           kRootRefused, options.extra_sections));
   PeerConfig out;
   CFG_TRY(daemon, optional_map(root, "daemon"));
   if (daemon) CFG_CHECK(read_daemon(*daemon, out));
+  CFG_TRY(ice, optional_map(root, "ice"));
+  if (ice) CFG_CHECK(read_ice(*ice, out));
 
   // Global trust anchors and CRLs, before the connections whose own `cacerts` also get the CRLs.
   GlobalTrust global;
@@ -1293,6 +1351,15 @@ R<PeerConfig> load_document(const YamlDocument& doc, const PeerConfigOptions& op
           "the peer's certificate cannot be verified: no trusted CA; add 'cacerts' here or at "
           "the top level")};
     out.engine.connections.push_back(p.config);
+  }
+  for (const ParsedConnection& p : connections) {
+    if (!p.mediated_by) continue;
+    bool found = false;
+    for (const ParsedConnection& m : connections)
+      if (m.config.name == p.config.mediated_by && m.config.mediation) found = true;
+    if (!found)
+      return Unexpected{p.mediated_by->error(in_quotes(p.config.mediated_by) +
+                                             " is not a connection with mediation: yes")};
   }
   for (const LoadedKey& k : keys)
     if (!k.used)

@@ -10,6 +10,7 @@
 
 #include "config/config_error.hpp"
 #include "config/yaml_document.hpp"
+#include "ice/candidates.hpp"
 #include "ike/codec/result.hpp"
 #include "ike/sa/actions.hpp"
 #include "ike/sa/connection.hpp"
@@ -37,8 +38,14 @@ struct DaemonSettings {
   LogConfig log;
 };
 
+// The `ice:` section: addresses never disclosed to a mediated peer nor used for checks.
+struct IceSettings {
+  ice::ExclusionList exclusions;
+};
+
 struct PeerConfig {
   DaemonSettings daemon;
+  IceSettings ice;
   ike::EngineConfig engine;  // connections, secrets, ports, retransmission, limits
 };
 

@@ -268,6 +268,12 @@ void IceAgent::process_request(const ike::Endpoint& local, const ike::Endpoint& 
   trigger(*pair, now, out);
 }
 
+ike::Duration IceAgent::triggered_holdoff() const {
+  if (config_.triggered_holdoff.count() == 0 || !rtt_hint_) return config_.triggered_holdoff;
+  // A little more than a round trip: the answer to a request that crossed the peer's.
+  return std::clamp(*rtt_hint_ + ike::Duration(2), ike::Duration(2), config_.triggered_holdoff);
+}
+
 void IceAgent::trigger(CandidatePair& pair, Timestamp now, AgentOutput& out) {
   switch (pair.state) {
     case PairState::Succeeded:
@@ -276,7 +282,19 @@ void IceAgent::trigger(CandidatePair& pair, Timestamp now, AgentOutput& out) {
       // Our earlier request was probably dropped by the peer's NAT before the peer opened it:
       // check again now that it has (strongSwan: a triggered check replaces the retransmissions).
       // The pair already had its pacing slot, so like a retransmission this goes out at once
-      // (strongSwan waits for the next slot, up to 25 ms).
+      // (strongSwan waits for the next slot, up to 25 ms). With a holdoff, not if our fresh
+      // request left less than that ago: both checks probably crossed and its answer is on the
+      // way; if it does not come, the retransmission, brought forward to the end of the holdoff,
+      // repeats the request. That saves a request and a response each way when both sides
+      // checked the pair at the same moment.
+      if (ike::Duration holdoff = triggered_holdoff();
+          pair.retransmits == 0 && now - pair.last_sent < holdoff) {
+        pair.next_retransmit = std::min(pair.next_retransmit, pair.last_sent + holdoff);
+        log(out, 2,
+            "triggered check on pair #" + std::to_string(pair.id) + " held back until " +
+                std::to_string(holdoff.count()) + " ms after our request: it may have crossed");
+        return;
+      }
       send_request(pair, now, out, "triggered");
       return;
     case PairState::Waiting:

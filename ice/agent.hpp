@@ -50,6 +50,12 @@ struct AgentConfig {
   ike::Duration nomination_patience_min{15};
   unsigned nomination_rtt_factor = 3;
   ike::Duration nomination_wait_max{250};
+  // A request from the peer on a pair whose check is in progress triggers a check at once,
+  // unless our own request on it left less than this ago (then its retransmission will do):
+  // 0 = always at once (fastest when the first check was dropped by the peer's NAT); the
+  // initial RTO saves packets when both sides checked the pair at the same moment.
+  // With an RTT hint (IceAgent::set_rtt_hint), that round trip plus 2 ms, at most this.
+  ike::Duration triggered_holdoff{0};
   // The whole attempt: after this, without a nomination, the agent fails and forgets everything.
   ike::Duration transaction_timeout{30000};
   // After nominating, the initiator still answers the peer's checks this long (the peer may still
@@ -160,6 +166,10 @@ class IceAgent {
   // The caller gives up (connection deleted, daemon stopping): everything is forgotten.
   void stop(ike::Timestamp now, AgentOutput& out);
 
+  // An estimate of the round trip to the peer (e.g. of the ME_CONNECT exchange with the
+  // mediation server): shortens AgentConfig::triggered_holdoff.
+  void set_rtt_hint(ike::Duration rtt) { rtt_hint_ = rtt; }
+
   State state() const { return state_; }
   Role role() const { return params_.role; }
   const Bytes& connect_id() const { return params_.connect_id; }
@@ -186,6 +196,7 @@ class IceAgent {
   void process_response(const ike::Endpoint& local, const ike::Endpoint& remote,
                         const CheckMessage& check, ike::Timestamp now, AgentOutput& out);
   void trigger(CandidatePair& pair, ike::Timestamp now, AgentOutput& out);
+  ike::Duration triggered_holdoff() const;
   void pace(ike::Timestamp now, AgentOutput& out);
   void send_request(CandidatePair& pair, ike::Timestamp now, AgentOutput& out, const char* why);
   ike::Duration rto(unsigned retransmission) const;
@@ -215,7 +226,8 @@ class IceAgent {
   double tokens_ = 0;
   ike::Timestamp tokens_at_{0};
   Counters counters_;
-  int quiet_drops_logged_ = 0;  // unauthenticated noise is logged only a few times
+  int quiet_drops_logged_ = 0;
+  std::optional<ike::Duration> rtt_hint_;  // unauthenticated noise is logged only a few times
 };
 
 }  // namespace ikeme::ice

@@ -188,6 +188,10 @@ Json conn_json(const ike::ConnectionConfig& c) {
       {"vips", address_list_json(c.vips)},
       {"pools", Json(c.pools)},
   };
+  if (!c.mediated_by.empty()) {
+    j["mediated-by"] = c.mediated_by;
+    j["mediation-peer"] = c.mediation_peer ? c.mediation_peer->to_string() : "";
+  }
   Json kids = Json::array();
   for (const ike::ChildConfig& ch : c.children) {
     kids.push_back(Json{

@@ -18,6 +18,8 @@ const char* command_name(Command c) {
       return "terminate";
     case Command::Stats:
       return "stats";
+    case Command::Explain:
+      return "explain";
     case Command::Reload:
       return "reload";
   }
@@ -39,6 +41,7 @@ const Spec kSpecs[] = {
     {Command::Terminate, {"ike", "id"}},
     {Command::Stats, {}},
     {Command::Reload, {}},
+    {Command::Explain, {"ike"}},
 };
 
 Status<std::string> read_name(const Json& request, const char* field, std::string& out) {
@@ -90,7 +93,7 @@ Result<ControlRequest, std::string> parse_request(std::string_view line) {
     std::string shown = name.size() > 40 ? name.substr(0, 40) + "..." : name;
     return Unexpected{"unknown command '" + shown +
                       "' (known: list-conns, list-sas, list-pools, initiate, terminate, stats, "
-                      "reload)"};
+                      "reload, explain)"};
   }
   for (const auto& [key, value] : request.items()) {
     if (key == "command") continue;
@@ -106,6 +109,8 @@ Result<ControlRequest, std::string> parse_request(std::string_view line) {
   if (auto s = read_name(request, "ike", r.ike); !s) return Unexpected{s.error()};
   if (auto s = read_name(request, "child", r.child); !s) return Unexpected{s.error()};
   if (auto s = read_id(request, r.id); !s) return Unexpected{s.error()};
+  if (r.command == Command::Explain && r.ike.empty())
+    return Unexpected{std::string("explain needs 'ike' (a connection name)")};
   if (r.command == Command::Initiate && r.ike.empty())
     return Unexpected{std::string("initiate needs 'ike' (a connection name)")};
   if (r.command == Command::Terminate && r.ike.empty() == (r.id == 0))

@@ -7,6 +7,7 @@
 //   {"command":"initiate","ike":"home","child":"net"}
 //                                                -> {"ok":true,"ike-sa-id":3}
 //   {"command":"terminate","id":3}               -> {"ok":true,"ike-sa-ids":[3]}
+//   {"command":"explain","ike":"home"}           -> {"ok":true,"explain":"home is up: ..."}
 //   {"command":"frobnicate"}                     -> {"ok":false,"error":"unknown command ..."}
 
 #include <cstddef>
@@ -25,12 +26,12 @@ using Json = nlohmann::ordered_json;  // members keep their order: "ok" comes fi
 inline constexpr size_t kMaxRequestBytes = 64 * 1024;  // one request line, newline excluded
 inline constexpr size_t kMaxNameLength = 255;          // connection and child names
 
-enum class Command { ListConns, ListSas, ListPools, Initiate, Terminate, Stats, Reload };
+enum class Command { ListConns, ListSas, ListPools, Initiate, Terminate, Stats, Reload, Explain };
 const char* command_name(Command c);
 
 struct ControlRequest {
   Command command = Command::Stats;
-  std::string ike;    // list-conns, list-sas (filter), initiate, terminate
+  std::string ike;    // list-conns, list-sas (filter), initiate, terminate, explain
   std::string child;  // initiate
   uint32_t id = 0;    // list-sas (filter), terminate: an IKE SA's unique id; 0 = not given
 };

@@ -79,6 +79,7 @@ Status<std::string> Daemon::start() {
 
   if (auto s = start_dataplane(); !s) return s;
   engine_ = std::make_unique<ike::IkeEngine>(config_.engine, *rng_);
+  start_mediation();
 
   std::string listening = pump_->listening();
   log(Subsystem::CFG, 0,
@@ -128,12 +129,12 @@ void Daemon::after_engine() {
     stop();
     return;
   }
-  loop_.arm(engine_->next_timeout());
+  loop_.arm(mediation_->next_timeout());
 }
 
 void Daemon::on_timer() {
   ike::Actions a;
-  engine_->handle_timeout(now(), a);
+  mediation_->handle_timeout(now(), a);  // the engine's timers, the ICE agents', retries
   apply(a);
   after_engine();
 }
@@ -161,7 +162,7 @@ void Daemon::on_datagram(const ReceivedDatagram& d, ByteView data) {
     }
   }
   ike::Actions a;
-  engine_->handle_datagram(d.local, d.remote, data, now(), a);
+  mediation_->handle_datagram(d.local, d.remote, data, now(), a);  // checks first, then engine
   apply(a);
   after_engine();
 }
@@ -189,6 +190,7 @@ void Daemon::begin_shutdown(const std::string& why) {
       why + " received, shutting down: deleting " + std::to_string(engine_->sa_count()) +
           " IKE SA(s)");
   ike::Actions a;
+  mediation_->forget_all();  // no re-registration or retry while the SAs are deleted
   engine_->terminate_all(now(), a);
   apply(a);
   if (engine_->sa_count() == 0) {

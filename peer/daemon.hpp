@@ -34,6 +34,7 @@
 #include "peer/datagram_pump.hpp"
 #include "peer/event_loop.hpp"
 #include "peer/log_sink.hpp"
+#include "peer/mediation_client.hpp"
 #include "peer/socket_set.hpp"
 
 namespace ikeme::peer {
@@ -92,6 +93,11 @@ class Daemon {
   std::optional<IpAddress> source_for(const ike::ConnectionConfig& conn);
   std::set<uint32_t> sa_ids(const std::string& connection, uint32_t id) const;
 
+  // --- daemon_mediation.cpp: IKE-ME client role (mediation_client.hpp)
+  void start_mediation();
+  bool mediation_command(const ControlRequest& request, Json& reply);
+  void add_mediation(Json& sa, const ike::IkeSaInfo& info);
+
   DaemonOptions options_;
   config::PeerConfig config_;
   std::unique_ptr<ike::crypto::Rng> rng_;
@@ -99,6 +105,7 @@ class Daemon {
 
   EventLoop loop_;
   std::unique_ptr<ike::IkeEngine> engine_;
+  std::unique_ptr<MediationClient> mediation_;  // wraps engine_: declared after it
   std::unique_ptr<DatagramPump> pump_;
   std::unique_ptr<ControlServer> control_;
 

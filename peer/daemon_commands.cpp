@@ -38,6 +38,7 @@ std::set<uint32_t> Daemon::sa_ids(const std::string& connection, uint32_t id) co
 
 Json Daemon::handle_request(const ControlRequest& r) {
   auto error = [](const std::string& text) { return Json{{"ok", false}, {"error", text}}; };
+  if (Json reply; mediation_command(r, reply)) return reply;
   switch (r.command) {
     case Command::ListConns: {
       Json conns = Json::array();
@@ -52,8 +53,11 @@ Json Daemon::handle_request(const ControlRequest& r) {
       Json sas = Json::array();
       ike::Timestamp t = now();
       for (const ike::IkeSaInfo& sa : engine_->list_sas())
-        if (r.id ? sa.id == r.id : r.ike.empty() || sa.connection == r.ike)
-          sas.push_back(sa_json(sa, &children_, t, dataplane_.get()));
+        if (r.id ? sa.id == r.id : r.ike.empty() || sa.connection == r.ike) {
+          Json j = sa_json(sa, &children_, t, dataplane_.get());
+          add_mediation(j, sa);
+          sas.push_back(std::move(j));
+        }
       Json reply = ok_reply();
       reply["sas"] = std::move(sas);
       return reply;
@@ -105,6 +109,8 @@ Json Daemon::handle_request(const ControlRequest& r) {
       reply["stats"] = stats_json(in);
       return reply;
     }
+    case Command::Explain:
+      return error("explain is answered above");
     case Command::Reload: {
       log(Subsystem::CFG, 1, "control: reload");
       if (auto s = reload("control"); !s) return error(s.error());
@@ -158,8 +164,26 @@ Result<uint32_t, std::string> Daemon::initiate(const std::string& connection,
 }
 
 void Daemon::start_actions() {
+  // IKE-ME: every mediation connection registers (a peer must be reachable for ME_CONNECTs it
+  // did not ask for); a mediated connection with start_action start sends ME_CONNECT.
+  for (const ike::ConnectionConfig& c : engine_->config().connections) {
+    bool start = c.mediation;
+    for (const ike::ChildConfig& ch : c.children)
+      start = start || (!c.mediated_by.empty() && ch.start_action == ike::StartAction::Start);
+    if (!start) continue;
+    log(Subsystem::CFG, 1,
+        std::string("start: ") + (c.mediation ? "registering at" : "ME_CONNECT through") +
+            " mediation connection '" + (c.mediation ? c.name : c.mediated_by) + "' for '" +
+            c.name + "'");
+    ike::Actions a;
+    auto s = mediation_->initiate(c.name, now(), a);
+    apply(a);
+    after_engine();
+    if (!s) log(Subsystem::CFG, 0, "starting '" + c.name + "' failed: " + s.error());
+  }
   for (const ike::ConnectionConfig& c : engine_->config().connections)
     for (const ike::ChildConfig& ch : c.children) {
+      if (!c.mediated_by.empty()) continue;
       if (ch.start_action != ike::StartAction::Start) continue;
       log(Subsystem::CFG, 1,
           "start_action: initiating CHILD_SA '" + ch.name + "' of connection '" + c.name + "'");
@@ -207,6 +231,7 @@ Status<std::string> Daemon::reload(const std::string& trigger) {
   }
   force_encapsulation(next.engine, false);
   engine_->reload(next.engine);
+  mediation_->set_exclusions(next.ice.exclusions);
   config_ = std::move(next);
   log(Subsystem::CFG, 1,
       "reloaded " + options_.config_path.string() + " (" + trigger +

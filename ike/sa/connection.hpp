@@ -75,6 +75,10 @@ struct ConnectionConfig {
   std::vector<std::string> pools;
   // IKE-ME
   bool mediation = false;  // a mediation connection (to or as a mediation server)
+  // A mediated connection (peer side): the mediation connection that finds the peer, and the
+  // peer's pseudonym there (IDp of ME_CONNECT). Its IKE SA goes directly to the peer.
+  std::string mediated_by;
+  std::optional<Identity> mediation_peer;
 };
 
 struct SharedSecret {

@@ -224,6 +224,7 @@ std::optional<uint64_t> IkeEngine::handle_init_request(Endpoint local, Endpoint 
           local, remote, local.port == config_.port ? *wire : add_non_esp_marker(*wire)});
     return std::nullopt;
   }
+  if (!admit_mediated_init(m, local, remote, now, out)) return std::nullopt;
   auto cands = candidates(local, remote);
   if (cands.empty()) {
     out.log(Subsystem::CFG, 1, 0, "",

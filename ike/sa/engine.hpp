@@ -79,6 +79,12 @@ class IkeEngine {
   // Deletes the IKE SA with our SPI `spi` (a DELETE if established). False if there is none.
   bool terminate_sa(uint64_t spi, Timestamp now, Actions& out);
   const IkeSa* find_sa(uint64_t spi) const;
+  // The client role: a mediated connection's IKE SA, from the nominated pair's local base to its
+  // remote address, with N(ME_CONNECTID) in IKE_SA_INIT. Returns the new SA's id.
+  Result<uint32_t, std::string> initiate_mediated(const std::string& connection,
+                                                  const std::string& child, Endpoint local,
+                                                  Endpoint remote, Bytes connect_id, Timestamp now,
+                                                  Actions& out);
   // DH private values generated so far when they are reused (ke_reuse_lifetime), else 0.
   uint64_t key_exchanges_generated() const { return ke_pool_ ? ke_pool_->generated() : 0; }
 
@@ -110,6 +116,9 @@ class IkeEngine {
                                                                   const Endpoint& remote) const;
   // A mediation SA we answered became established: hand it to the hooks.
   void mediation_established(IkeSa& sa, Timestamp now, Actions& out);
+  // An IKE_SA_INIT request with N(ME_CONNECTID) is answered only if the hooks expect it.
+  bool admit_mediated_init(const Message& m, const Endpoint& local, const Endpoint& remote,
+                           Timestamp now, Actions& out);
 
   EngineConfig config_;
   std::vector<std::shared_ptr<const ConnectionConfig>> connections_;

@@ -7,9 +7,63 @@
 namespace ikeme::ike {
 
 void IkeEngine::mediation_established(IkeSa& sa, Timestamp now, Actions& out) {
-  if (!hooks_ || sa.initiator() || !sa.connection() || !sa.connection()->mediation) return;
+  if (!hooks_ || !sa.connection()) return;
+  if (sa.initiator() || !sa.connection()->mediation) {
+    hooks_->on_established(sa, now, out);  // the client role
+    return;
+  }
   sa.release_handshake_state();
   hooks_->on_mediation_established(sa, now, out);
+}
+
+Result<uint32_t, std::string> IkeEngine::initiate_mediated(const std::string& connection,
+                                                           const std::string& child, Endpoint local,
+                                                           Endpoint remote, Bytes connect_id,
+                                                           Timestamp now, Actions& out) {
+  std::shared_ptr<const ConnectionConfig> conn;
+  for (const auto& c : connections_)
+    if (c->name == connection) conn = c;
+  if (!conn) return Unexpected{"no connection named '" + connection + "'"};
+  if (conn->mediated_by.empty())
+    return Unexpected{"connection '" + connection + "' is not mediated"};
+  if (conn->proposals.empty())
+    return Unexpected{"connection '" + connection + "' has no proposals"};
+  const ChildConfig* child_cfg = nullptr;
+  for (const ChildConfig& c : conn->children)
+    if (child.empty() || c.name == child) {
+      child_cfg = &c;
+      break;
+    }
+  if (!child.empty() && !child_cfg)
+    return Unexpected{"connection '" + connection + "' has no child '" + child + "'"};
+  bool only = true;
+  for (const auto& [spi, other] : sas_)
+    if (!other->dead() && other->connection_name() == conn->name) {
+      only = false;
+      break;
+    }
+  uint32_t id = next_sa_id_++;
+  auto sa = IkeSa::initiate(id, conn, child_cfg, local, remote, only, context(), now, out,
+                            std::move(connect_id));
+  if (sa->dead()) {
+    ++stats_.ike_failed;
+    return Unexpected{std::string("IKE SA could not be started (see log)")};
+  }
+  uint64_t spi = sa->our_spi();
+  sas_[spi] = std::move(sa);
+  schedule(spi);
+  attempt_of_[id] = 1;
+  return id;
+}
+
+bool IkeEngine::admit_mediated_init(const Message& m, const Endpoint& local, const Endpoint& remote,
+                                    Timestamp now, Actions& out) {
+  const auto* n = m.find_notify(NotifyType::ME_CONNECTID);
+  if (!n) return true;  // not a mediated connection's IKE_SA_INIT
+  if (hooks_ && hooks_->accept_mediated_init(n->data, local, remote, now, out)) return true;
+  out.log(Subsystem::MED, 1, 0, "",
+          "IKE_SA_INIT with an unknown ME_CONNECTID from " + remote.to_string() + " dropped");
+  return false;
 }
 
 bool IkeEngine::send_request(uint64_t spi, ExchangeType exchange, std::vector<Payload> inner,

@@ -310,7 +310,7 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
         handle_informational_response(inner, out);
         break;
       case ExchangeType::ME_CONNECT:
-        handle_me_connect_response(inner, out);
+        handle_me_connect_response(inner, now, out);
         break;
       default:
         log(out, 1, "response to " + name(h.exchange) + " ignored");
@@ -339,6 +339,9 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
       send_response(h.exchange, h.message_id, {}, out);
       break;
   }
+  // Every request is answered: the NAT mapping was just refreshed (RFC 3948 keepalives are for
+  // idle mappings only; a responder behind a NAT must not send one right after IKE_AUTH).
+  last_outbound_ = now;
 }
 
 std::optional<Timestamp> IkeSa::next_timeout() const {

@@ -74,10 +74,11 @@ class IkeSa {
   // Initiator: creates the SA and sends its IKE_SA_INIT request. `child` may be null (no CHILD_SA
   // in IKE_AUTH, e.g. a mediation connection).
   // `initial_contact`: no other IKE SA with this peer exists, so IKE_AUTH says INITIAL_CONTACT.
+  // `connect_id` (IKE-ME): a mediated connection's IKE_SA_INIT carries it in N(ME_CONNECTID).
   static std::unique_ptr<IkeSa> initiate(uint32_t id, std::shared_ptr<const ConnectionConfig> conn,
                                          const ChildConfig* child, Endpoint local, Endpoint remote,
                                          bool initial_contact, SaContext ctx, Timestamp now,
-                                         Actions& out);
+                                         Actions& out, Bytes connect_id = {});
 
   // Responder: handles an IKE_SA_INIT request (the engine already checked cookies). Returns null
   // when the request is refused; the refusal (e.g. NO_PROPOSAL_CHOSEN) is then in `out`.
@@ -133,6 +134,11 @@ class IkeSa {
   // Drops what only IKE_SA_INIT/IKE_AUTH needed (the IKE_SA_INIT copies, the peer's KE value),
   // so that a long-lived registration costs little memory.
   void release_handshake_state();
+  // A mediation SA we initiated: the server-reflexive endpoint the server reported in IKE_AUTH.
+  const std::optional<Endpoint>& server_reflexive() const { return server_reflexive_; }
+  // A mediated SA: the ME_CONNECTID of its IKE_SA_INIT (sent or received); empty otherwise.
+  const Bytes& connect_id() const { return connect_id_; }
+  Identity local_id() const { return local_identity(); }
 
   ~IkeSa();
 
@@ -231,7 +237,7 @@ class IkeSa {
   // --- ike_sa_mediation.cpp
   void handle_me_connect_request(const Message& m, const std::vector<Payload>& inner, Timestamp now,
                                  Actions& out);
-  void handle_me_connect_response(const std::vector<Payload>& inner, Actions& out);
+  void handle_me_connect_response(const std::vector<Payload>& inner, Timestamp now, Actions& out);
   void send_queued(Timestamp now, Actions& out);
   // A fresh or (EngineConfig::ke_reuse_lifetime) reused key exchange for `group`.
   Result<std::shared_ptr<crypto::KeyExchange>, crypto::CryptoError> make_key_exchange(
@@ -297,6 +303,9 @@ class IkeSa {
   bool was_established_ = false;
   bool initial_contact_ = false;       // responder: the peer sent INITIAL_CONTACT
   bool send_initial_contact_ = false;  // initiator: we send it
+  // IKE-ME
+  std::optional<Endpoint> server_reflexive_;
+  Bytes connect_id_;
 };
 
 }  // namespace ikeme::ike

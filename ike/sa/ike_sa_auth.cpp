@@ -464,8 +464,11 @@ void IkeSa::handle_auth_response(const std::vector<Payload>& inner, Timestamp no
       return fail(out, "peer answered IKE_AUTH with " + name(n->type));
     if (is_error_notify(n->type)) child_error = n->type;
     if (n->type == NotifyType::ME_ENDPOINT) {
-      if (auto ep = parse_me_endpoint(n->data, FamilyNone::Forbidden))
+      if (auto ep = parse_me_endpoint(n->data, FamilyNone::Forbidden)) {
         log(out, 1, "received " + ep->to_string() + " ME_ENDPOINT", Subsystem::MED);
+        if (conn_->mediation && ep->type == EndpointType::SERVER_REFLEXIVE && ep->address)
+          server_reflexive_ = Endpoint{*ep->address, ep->port};
+      }
     }
   }
   if (!idr || !auth) return fail(out, "IKE_AUTH response lacks IDr or AUTH");

@@ -76,8 +76,9 @@ void IkeSa::check_nat(const Message& m, Endpoint local, Endpoint remote, Actions
 std::unique_ptr<IkeSa> IkeSa::initiate(uint32_t id, std::shared_ptr<const ConnectionConfig> conn,
                                        const ChildConfig* child, Endpoint local, Endpoint remote,
                                        bool initial_contact, SaContext ctx, Timestamp now,
-                                       Actions& out) {
+                                       Actions& out, Bytes connect_id) {
   std::unique_ptr<IkeSa> sa(new IkeSa(id, ctx, true));
+  sa->connect_id_ = std::move(connect_id);
   sa->send_initial_contact_ = initial_contact;
   sa->conn_ = std::move(conn);
   sa->child_cfg_ = child;
@@ -119,6 +120,7 @@ void IkeSa::start_init(Timestamp now, Actions& out) {
   if (conn_->fragmentation) p.push_back(make_notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED));
   p.push_back(make_notify(NotifyType::SIGNATURE_HASH_ALGORITHMS, hash_algorithms()));
   if (conn_->mediation) p.push_back(make_notify(NotifyType::ME_MEDIATION));
+  if (!connect_id_.empty()) p.push_back(make_notify(NotifyType::ME_CONNECTID, connect_id_));
   Message m{header(ExchangeType::IKE_SA_INIT, false, 0), std::move(p)};
   auto wire = encode_message(m);
   if (!wire) {
@@ -219,11 +221,17 @@ std::unique_ptr<IkeSa> IkeSa::respond(
     std::vector<std::shared_ptr<const ConnectionConfig>> candidates, SaContext ctx, Timestamp now,
     Actions& out) {
   std::unique_ptr<IkeSa> sa(new IkeSa(id, ctx, false));
+  if (const auto* n = request.find_notify(NotifyType::ME_CONNECTID)) {
+    // IKE-ME: the IKE SA of a mediated connection; only those connections may answer it.
+    sa->connect_id_ = n->data;
+    std::erase_if(candidates, [](const auto& c) { return c->mediated_by.empty(); });
+  }
   sa->candidates_ = std::move(candidates);
   sa->local_ = local;
   sa->remote_ = remote;
   sa->created_ = now;
   sa->last_inbound_ = now;
+  sa->last_outbound_ = now;  // the IKE_SA_INIT response goes out now
   sa->spi_i_ = request.header.spi_i;
   do sa->spi_r_ = ctx.rng->u64();
   while (sa->spi_r_ == 0);
@@ -298,6 +306,17 @@ bool IkeSa::respond_init(const Message& request, ByteView raw, Actions& out) {
   p.push_back(make_ke(ke_->group(), ke_->public_value()));
   p.push_back(make_nonce(nr_));
   for (Payload& n : nat_detection_notifies()) p.push_back(std::move(n));
+  // RFC 7296 §3.7: ask for certificates when a connection that may answer this peer wants one;
+  // strongSwan (send_cert = ifasked) sends its certificate in IKE_AUTH only when asked.
+  for (const auto& c : candidates_) {
+    if (c->remote.method != AuthMethodConfig::Pubkey) continue;
+    const pki::TrustStore* store =
+        c->remote.trust ? c->remote.trust.get() : ctx_.config->trust_store.get();
+    if (store && !store->cas().empty()) {
+      p.push_back(Payload{PayloadType::CERTREQ, false, pki::certreq_payload(*store)});
+      break;
+    }
+  }
   // RFC 7383 §2.3 and RFC 7427 §4: announce these only to a peer that announced them.
   if (conn_->fragmentation && peer_fragmentation_)
     p.push_back(make_notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED));

@@ -20,8 +20,8 @@ Result<std::shared_ptr<crypto::KeyExchange>, crypto::CryptoError> IkeSa::make_ke
 void IkeSa::handle_me_connect_request(const Message& m, const std::vector<Payload>& inner,
                                       Timestamp now, Actions& out) {
   const uint32_t mid = m.header.message_id;
-  if (state_ != State::Established || !conn_ || !conn_->mediation || initiator_ ||
-      !ctx_.mediation) {
+  // Either role: a server's hooks answer its clients, a client's hooks what the server relays.
+  if (state_ != State::Established || !conn_ || !conn_->mediation || !ctx_.mediation) {
     log(out, 1, "ME_CONNECT request not handled, answering empty");
     send_response(ExchangeType::ME_CONNECT, mid, {}, out);
     return;
@@ -30,10 +30,13 @@ void IkeSa::handle_me_connect_request(const Message& m, const std::vector<Payloa
   send_response(ExchangeType::ME_CONNECT, mid, std::move(response), out);
 }
 
-void IkeSa::handle_me_connect_response(const std::vector<Payload>& inner, Actions& out) {
+void IkeSa::handle_me_connect_response(const std::vector<Payload>& inner, Timestamp now,
+                                       Actions& out) {
   for (const Payload& p : inner)
     if (const auto* n = p.as<NotifyPayload>(); n && n->type == NotifyType::ME_CONNECT_FAILED)
       log(out, 1, "peer answered ME_CONNECT with ME_CONNECT_FAILED", Subsystem::MED);
+  if (ctx_.mediation && conn_ && conn_->mediation && initiator_)
+    ctx_.mediation->on_me_connect_response(*this, inner, now, out);
 }
 
 bool IkeSa::queue_request(ExchangeType exchange, std::vector<Payload> inner, Timestamp now,

@@ -26,11 +26,27 @@ class MediationHooks {
   virtual void on_sa_removed(const IkeSa& sa, Timestamp now, Actions& out) = 0;
   // The engine refused something on a mediation SA it answers: its IKE_AUTH (the SA fails), or
   // a CHILD_SA in it (`why` = "CHILD_SA requested"; the SA stays). The engine logged it already.
-  virtual void on_refused(const IkeSa& sa, const std::string& why, Actions& out) = 0;
+  // A server counts these; a peer's client has nothing to add to the log line.
+  virtual void on_refused(const IkeSa& /*sa*/, const std::string& /*why*/, Actions& /*out*/) {}
   // An authenticated ME_CONNECT request on an established mediation SA. Returns the payloads
   // of the response (empty: an empty response, the request was accepted).
   virtual std::vector<Payload> on_me_connect(const IkeSa& sa, const std::vector<Payload>& request,
                                              Timestamp now, Actions& out) = 0;
+
+  // --- the client role (a peer that registers at a mediation server); defaults do nothing.
+  // Any other IKE SA was just established (our mediation SA as initiator, a mediated SA, ...).
+  virtual void on_established(const IkeSa& /*sa*/, Timestamp /*now*/, Actions& /*out*/) {}
+  // The response to an ME_CONNECT request we sent on `sa` (requests go one at a time, so
+  // responses arrive in the order the requests were queued).
+  virtual void on_me_connect_response(const IkeSa& /*sa*/, const std::vector<Payload>& /*payloads*/,
+                                      Timestamp /*now*/, Actions& /*out*/) {}
+  // An IKE_SA_INIT request carrying N(ME_CONNECTID) arrived on `local` from `remote`: true if
+  // it ends a connectivity-check transaction of ours (then it is answered), false to drop it.
+  virtual bool accept_mediated_init(ByteView /*connect_id*/, const Endpoint& /*local*/,
+                                    const Endpoint& /*remote*/, Timestamp /*now*/,
+                                    Actions& /*out*/) {
+    return false;
+  }
 };
 
 }  // namespace ikeme::ike

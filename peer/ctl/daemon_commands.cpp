@@ -38,6 +38,11 @@ const Usage kUsages[] = {
      "usage: ikemectl terminate (--ike NAME | --id N) [--timeout SEC]\n"
      "  Deletes the IKE SAs of connection NAME, or the one with id N, and waits up to SEC\n"
      "  seconds (default 10; 0 = do not wait) until they are gone.\n"},
+    {"explain",
+     "usage: ikemectl explain CONN  (or --ike CONN)\n"
+     "  Says why connection CONN is not up. For a mediated connection: registration at the\n"
+     "  mediation server, peer offline or not authorized, the state of the connectivity\n"
+     "  checks, every pair tried and what happened to it.\n"},
     {"stats",
      "usage: ikemectl stats\n"
      "  Shows the daemon's counters (ikeme-peer's, or with --socket of ikeme-mediator's:\n"
@@ -86,8 +91,8 @@ Result<CtlCommand, std::string> parse_daemon_command(const std::string& name,
   CtlCommand cmd;
   cmd.name = name;
   cmd.options = std::move(options);
-  const bool takes_ike =
-      name == "list-conns" || name == "list-sas" || name == "initiate" || name == "terminate";
+  const bool takes_ike = name == "list-conns" || name == "list-sas" || name == "initiate" ||
+                         name == "terminate" || name == "explain";
   const bool takes_id = name == "list-sas" || name == "terminate";
   const bool takes_child = name == "initiate";
   const bool takes_timeout = name == "initiate" || name == "terminate";
@@ -136,11 +141,15 @@ Result<CtlCommand, std::string> parse_daemon_command(const std::string& name,
       cmd.timeout = std::chrono::seconds(secs);
     } else if (!a.empty() && a[0] == '-') {
       return Unexpected{"unknown option '" + args[i] + "'"};
+    } else if (name == "explain" && cmd.ike.empty()) {
+      cmd.ike = a;
     } else {
       return Unexpected{"unexpected argument '" + a + "'"};
     }
   }
   if (cmd.help) return cmd;
+  if (name == "explain" && cmd.ike.empty())
+    return Unexpected{std::string("explain needs a connection name")};
   if (name == "initiate" && cmd.ike.empty())
     return Unexpected{std::string("initiate needs --ike NAME")};
   if (name == "terminate" && cmd.ike.empty() == (cmd.id == 0))
@@ -277,6 +286,14 @@ int run_daemon_command(const CtlCommand& c) {
   const Json& j = *reply;
   if (c.name == "initiate") {
     int64_t id = get_int(j, "ike-sa-id");
+    if (get_bool(j, "mediated")) {
+      if (!c.options.json)
+        std::printf(
+            "initiating mediated connection %s (ME_CONNECT through %s; see 'ikemectl "
+            "explain %s')\n",
+            c.ike.c_str(), get_string(j, "mediated-by").c_str(), c.ike.c_str());
+      return 0;
+    }
     if (id <= 0 || c.timeout.count() == 0) {
       if (!c.options.json)
         std::printf("initiating %s\n",
@@ -294,6 +311,7 @@ int run_daemon_command(const CtlCommand& c) {
     return wait_deleted(c, ids);
   }
   if (c.options.json) return 0;
+  if (c.name == "explain") std::printf("%s\n", get_string(j, "explain").c_str());
   if (c.name == "list-sas") std::fputs(format_sas(get_array(j, "sas")).c_str(), stdout);
   if (c.name == "list-pools") std::fputs(format_pools(get_array(j, "pools")).c_str(), stdout);
   if (c.name == "list-conns") std::fputs(format_conns(get_array(j, "conns")).c_str(), stdout);

@@ -25,6 +25,7 @@ constexpr const char* kUsage =
     "                                          start a connection and wait for the outcome\n"
     "  terminate (--ike NAME | --id N) [--timeout SEC]\n"
     "                                          delete IKE SAs and wait until they are gone\n"
+    "  explain CONN                            why a (mediated) connection is not up\n"
     "  stats                                   the daemon's counters\n"
     "  reload                                  reload the daemon's configuration\n"
     "Commands of the running ikeme-mediator (--socket, default /run/ikeme/mediator.sock\n"

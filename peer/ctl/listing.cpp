@@ -105,6 +105,28 @@ std::string vips(const Json& sa, const char* key) {
 
 }  // namespace
 
+namespace {
+// A mediated SA: mediator, pseudonyms, the nominated pair and the phase timings.
+void format_mediation(std::string& out, const Json& m) {
+  out += "  mediated by " + get_string(m, "mediated-by") + " as '" +
+         get_string(m, "own-pseudonym") + "' with '" + get_string(m, "peer-pseudonym") + "' (" +
+         get_string(m, "role") + ", connect ID " + get_string(m, "connect-id") + ")\n";
+  if (m.contains("pair") && m["pair"].is_object()) {
+    const Json& p = m["pair"];
+    out += "  pair " + get_string(p, "local") + " (" + get_string(p, "local-type") + ") - " +
+           get_string(p, "remote") + " (" + get_string(p, "remote-type") + "), rtt " +
+           get_string(p, "rtt-ms") + " ms" +
+           (get_bool(p, "by-peer") ? ", chosen by the peer" : "") + "\n";
+  }
+  if (m.contains("timings") && m["timings"].is_object()) {
+    const Json& t = m["timings"];
+    out += "  after ME_CONNECT: checks " + get_string(t, "checks-ms", "-") + " ms, nominated " +
+           get_string(t, "nominated-ms", "-") + " ms, established " +
+           get_string(t, "established-ms", "-") + " ms\n";
+  }
+}
+}  // namespace
+
 std::string format_sas(const Json& sas) {
   std::string out;
   if (!sas.is_array()) return out;
@@ -123,6 +145,8 @@ std::string format_sas(const Json& sas) {
            (get_bool(sa, "nat-remote") ? " (behind NAT)" : "") + vips(sa, "remote-vips") + "\n";
     std::string algs = get_string(sa, "algorithms", "");
     if (!algs.empty()) out += "  " + algs + "\n";
+    if (sa.contains("mediation") && sa["mediation"].is_object())
+      format_mediation(out, sa["mediation"]);
     for (const Json& c : get_array(sa, "child-sas"))
       if (c.is_object()) format_child(out, c);
   }
@@ -136,6 +160,9 @@ std::string format_conns(const Json& conns) {
     if (!c.is_object()) continue;
     out += get_string(c, "name") + ": IKEv2";
     if (get_bool(c, "mediation")) out += ", mediation";
+    if (c.contains("mediated-by"))
+      out += ", mediated by " + get_string(c, "mediated-by") + " with '" +
+             get_string(c, "mediation-peer") + "'";
     int64_t dpd = get_int(c, "dpd-delay");
     if (dpd > 0) out += ", dpd every " + std::to_string(dpd) + "s";
     out += "\n";

@@ -246,6 +246,26 @@ secrets:
   CHECK(ike::find_psk(e.ike_secrets, home.local.id, home.remote.id) == &e.ike_secrets[0]);
 }
 
+TEST_CASE("peer config: the ice section", "[config][peer]") {
+  const PeerConfig c = load_ok(
+      "ice:\n  exclude_interfaces: [docker0, wg0]\n"
+      "  exclude_addresses: 172.16.0.0/12, 2001:db8::/32, 192.0.2.7\n");
+  CHECK(c.ice.exclusions.interfaces == std::vector<std::string>{"docker0", "wg0"});
+  REQUIRE(c.ice.exclusions.prefixes.size() == 3);
+  CHECK(c.ice.exclusions.prefixes[0].to_string() == "172.16.0.0/12");
+  CHECK(c.ice.exclusions.prefixes[2].length == 32);
+  CHECK(c.ice.exclusions.reason(ip("172.20.1.1"), "eth0").has_value());
+  CHECK(c.ice.exclusions.reason(ip("10.0.0.1"), "docker0").has_value());
+  CHECK_FALSE(c.ice.exclusions.reason(ip("10.0.0.1"), "eth0").has_value());
+  CHECK(load_ok("").ice.exclusions.interfaces.empty());
+  CHECK(
+      load_error("ice:\n  exclude_addresses: [10.0.0.0/33]\n")
+          .find("peer.yaml:2:22: ice.exclude_addresses: invalid address or prefix '10.0.0.0/33'") ==
+      0);
+  CHECK(load_error("ice:\n  exclude: [eth0]\n").find("peer.yaml:2:3: ice.exclude: unknown key") ==
+        0);
+}
+
 TEST_CASE("peer config: defaults", "[config][peer]") {
   SECTION("an empty file is a daemon with no connections") {
     const PeerConfig c = load_ok("");
@@ -376,7 +396,8 @@ TEST_CASE("peer config: unknown, duplicate and misplaced keys", "[config][peer]"
   CHECK(load_error("connections:\n  c:\n    local_ts: 10.1.0.0/16\n") ==
         "peer.yaml:3:5: connections.c.local_ts: unknown key 'local_ts'; allowed keys: version, "
         "local_addrs, remote_addrs, local_port, remote_port, proposals, dpd_delay, dpd_timeout, "
-        "keyingtries, fragmentation, mediation, encap, vips, pools, local, remote, children");
+        "keyingtries, fragmentation, mediation, mediated_by, mediation_peer, encap, vips, pools, "
+        "local, remote, children");
   // A refused key is still a typo target.
   CHECK(load_error("connections:\n  c:\n    mobik: no\n") ==
         "peer.yaml:3:5: connections.c.mobik: unknown key 'mobik', did you mean 'mobike'?");
@@ -597,8 +618,10 @@ TEST_CASE("peer config: swanctl keys ikeme does not implement", "[config][peer]"
         "peer.yaml:3:5: connections.c.send_cert: key 'send_cert' is not supported by ikeme (only "
         "'never' is accepted)");
   CHECK(load_error(head + "    mediated_by: medsrv\n") ==
-        "peer.yaml:3:5: connections.c.mediated_by: key 'mediated_by' is not supported by ikeme "
-        "(only an empty value is accepted)");
+        "peer.yaml:3:18: connections.c.mediated_by: a mediated connection needs mediation_peer: "
+        "the peer's identity at the mediation server");
+  CHECK(load_error(head + "    mediation_peer: bob@medsrv.org\n") ==
+        "peer.yaml:3:21: connections.c.mediation_peer: mediation_peer needs mediated_by");
   CHECK(load_error(head + "    local:\n      certs: alice.pem\n") ==
         "peer.yaml:4:14: connections.c.local.certs: 'certs' needs auth: pubkey");
   CHECK(load_error(head + "    local:\n      cert-1:\n        file: a.pem\n") ==
@@ -831,10 +854,44 @@ secrets:
   CHECK(c.engine.ike_secrets[0].secret == secret("0sBAXz/6cSITttd0CzF9799p859Pi4LPnP"));
   CHECK(ike::find_psk(c.engine.ike_secrets, m.local.id, m.remote.id) == &c.engine.ike_secrets[0]);
 
-  // The "peer" connection next to it relies on what ikeme cannot express yet.
-  CHECK(load_error("connections:\n  peer:\n    mediated_by: medsrv\n") ==
-        "peer.yaml:3:5: connections.peer.mediated_by: key 'mediated_by' is not supported by "
-        "ikeme (only an empty value is accepted)");
+  // The "peer" connection next to it: mediated by medsrv, the peer found by its pseudonym there.
+  std::string with_peer = psk;
+  with_peer.replace(with_peer.find("secrets:"), 8, R"(  peer:
+    local:
+      auth: psk
+      id: alice@strongswan.org
+    remote:
+      auth: psk
+      id: bob@strongswan.org
+    children:
+      peer:
+        remote_ts: 10.2.0.10
+        start_action: start
+        esp_proposals: aes128gcm128-x25519
+    version: 2
+    mobike: no
+    mediated_by: medsrv
+    mediation_peer: av9oEPMz@medsrv.org
+    proposals: aes128-sha256-x25519
+secrets:
+  ike-peer:
+    id-a: alice@strongswan.org
+    id-b: bob@strongswan.org
+    secret: a-long-enough-secret
+secrets-dummy:)");
+  with_peer.erase(with_peer.find("secrets-dummy:"), 14);
+  const PeerConfig p = load_ok(with_peer);
+  REQUIRE(p.engine.connections.size() == 2);
+  const ike::ConnectionConfig& pc = p.engine.connections[1];
+  CHECK(pc.mediated_by == "medsrv");
+  REQUIRE(pc.mediation_peer);
+  CHECK(*pc.mediation_peer == id("av9oEPMz@medsrv.org"));
+  CHECK(pc.remote_addrs.empty());
+  // mediated_by must name a mediation connection.
+  std::string wrong = with_peer;
+  wrong.replace(wrong.find("mediated_by: medsrv"), 19, "mediated_by: peer  ");
+  CHECK(load_error(wrong).find("connections.peer.mediated_by: 'peer' is not a connection with "
+                               "mediation: yes") != std::string::npos);
 }
 
 TEST_CASE("peer config: the example file loads", "[config][peer]") {

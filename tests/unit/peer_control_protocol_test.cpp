@@ -49,6 +49,14 @@ TEST_CASE("peer control: requests: every command parses with its fields", "[peer
   CHECK(parse_request(R"({"command":"terminate","ike":"home"})").ok());
   CHECK(parse_request(R"({"command":"stats"})")->command == Command::Stats);
   CHECK(parse_request(R"({"command":"reload"})")->command == Command::Reload);
+  auto explain = parse_request(R"({"command":"explain","ike":"peer"})");
+  REQUIRE(explain.ok());
+  CHECK(explain->command == Command::Explain);
+  CHECK(explain->ike == "peer");
+  CHECK(parse_request(R"({"command":"explain"})").error() ==
+        "explain needs 'ike' (a connection name)");
+  CHECK(parse_request(R"({"command":"explain","ike":"p","id":1})").error() ==
+        "unknown field 'id' for command 'explain'");
 }
 
 TEST_CASE("peer control: requests: malformed and invalid requests are refused with a reason",

@@ -1,0 +1,329 @@
+// The peer side of IKE-ME over the simulated network: an ikeme mediation server and two ikeme
+// peers (IkeEngine + MediationClient with its ICE agents), each peer behind its own NAT, private
+// addresses unreachable from the other site. Registration, ME_CONNECT relay, connectivity checks,
+// nomination and the direct IKE SA with its CHILD_SA; the offline peer (ME_CONNECT_FAILED, then
+// ME_CALLBACK); re-registration after the server went away.
+
+#include <catch2/catch.hpp>
+
+#include "ike/sa/proposals.hpp"
+#include "ike/sa/traffic_selectors.hpp"
+#include "mediator/core/mediation_server.hpp"
+#include "peer/mediation_client.hpp"
+#include "sim_network.hpp"
+
+using namespace ikeme;
+using namespace ikeme::ike;
+using mediator::Directory;
+using mediator::DirectoryEntry;
+using mediator::MediationServer;
+using peer::MediationClient;
+
+namespace {
+
+const std::string kServerId = "carol@strongswan.org";
+const std::string kAlice = "6cu1UTVw@medsrv.org";
+const std::string kBob = "av9oEPMz@medsrv.org";
+
+DirectoryEntry entry(const std::string& pseudonym, const std::string& secret,
+                     std::vector<std::string> may_connect) {
+  DirectoryEntry e;
+  e.identity = *Identity::parse(pseudonym);
+  e.pseudonym = e.identity.to_string();
+  e.psk = Bytes(secret.begin(), secret.end());
+  e.may_connect = std::move(may_connect);
+  return e;
+}
+
+EngineConfig server_config() {
+  ConnectionConfig c;
+  c.name = "medsrv";
+  c.mediation = true;
+  c.proposals = {*parse_proposal("aes128-sha256-x25519", ProtocolId::IKE)};
+  c.local.id = *Identity::parse(kServerId);
+  EngineConfig e;
+  e.connections = {c};
+  return e;
+}
+
+// A peer: its mediation connection "medsrv" and the mediated connection "peer".
+EngineConfig peer_config(const std::string& pseudonym, const std::string& secret,
+                         const std::string& me, const std::string& other,
+                         const std::string& other_pseudonym, const std::string& local_net,
+                         const std::string& remote_net) {
+  auto med = sim::psk_connection("medsrv", pseudonym, kServerId, "192.0.2.100",
+                                 "aes128-sha256-x25519", "aes128gcm16");
+  med.children.clear();
+  med.mediation = true;
+  auto p = sim::psk_connection("peer", me, other, "", "aes256-sha256-x25519", "aes256gcm16");
+  p.mediated_by = "medsrv";
+  p.mediation_peer = *Identity::parse(other_pseudonym);
+  // The sites' networks: the IKE SA's own addresses are NATed, so they cannot be the selectors.
+  p.children.front().local_ts = {**parse_traffic_selector(local_net)};
+  p.children.front().remote_ts = {**parse_traffic_selector(remote_net)};
+  EngineConfig e = sim::engine_config({med, p}, secret, {pseudonym});
+  SharedSecret direct;
+  direct.ids = {*Identity::parse("alice@strongswan.org"), *Identity::parse("bob@strongswan.org")};
+  direct.secret = Bytes{'d', 'i', 'r', 'e', 'c', 't'};
+  e.ike_secrets.push_back(direct);
+  return e;
+}
+
+struct Peer {
+  std::unique_ptr<crypto::DeterministicRng> rng;
+  std::unique_ptr<IkeEngine> engine;
+  std::unique_ptr<MediationClient> client;
+  sim::Node* node = nullptr;
+};
+
+struct Fixture {
+  sim::Network net;
+  crypto::DeterministicRng rng{7};
+  std::unique_ptr<MediationServer> ms;
+  std::map<std::string, Peer> peers;
+
+  Fixture() {
+    ms = std::make_unique<MediationServer>(
+        server_config(),
+        Directory({entry(kAlice, "alice-secret", {kBob}), entry(kBob, "bob-secret", {kAlice})}, {}),
+        mediator::Limits{}, rng);
+    sim::Driver d;
+    d.datagram = [this](Endpoint l, Endpoint r, ByteView b, Timestamp now, Actions& out) {
+      ms->handle_datagram(l, r, b, now, out);
+    };
+    d.next_timeout = [this] { return ms->next_timeout(); };
+    d.timeout = [this](Timestamp now, Actions& out) { ms->handle_timeout(now, out); };
+    net.add_driven("ms", "192.0.2.100", std::move(d));
+    add_peer("alice", "10.1.0.10", "192.0.2.1",
+             peer_config(kAlice, "alice-secret", "alice@strongswan.org", "bob@strongswan.org", kBob,
+                         "10.1.0.0/16", "10.2.0.0/16"));
+    add_peer("bob", "10.2.0.10", "192.0.2.2",
+             peer_config(kBob, "bob-secret", "bob@strongswan.org", "alice@strongswan.org", kAlice,
+                         "10.2.0.0/16", "10.1.0.0/16"));
+    // Each site's private addresses are reachable only from that site.
+    net.drop = [this](const sim::InFlight& f) {
+      if (f.to.address.to_string().rfind("10.", 0) != 0) return false;
+      const auto& sender = net.node(f.sender).address.to_string();
+      return sender.substr(0, 5) != f.to.address.to_string().substr(0, 5);
+    };
+  }
+
+  void add_peer(const std::string& name, const std::string& address, const std::string& nat,
+                EngineConfig config) {
+    Peer& p = peers[name];
+    p.rng = std::make_unique<crypto::DeterministicRng>(std::hash<std::string>{}(name));
+    p.engine = std::make_unique<IkeEngine>(std::move(config), *p.rng);
+    peer::MediationClientConfig mc;
+    IpAddress own = *IpAddress::parse(address);
+    mc.source_for = [own](const ConnectionConfig&) { return std::optional<IpAddress>(own); };
+    p.client = std::make_unique<MediationClient>(*p.engine, *p.rng, mc);
+    MediationClient* client = p.client.get();
+    IkeEngine* engine = p.engine.get();
+    sim::Driver d;
+    d.datagram = [client](Endpoint l, Endpoint r, ByteView b, Timestamp now, Actions& out) {
+      client->handle_datagram(l, r, b, now, out);
+    };
+    d.next_timeout = [client] { return client->next_timeout(); };
+    d.timeout = [client](Timestamp now, Actions& out) { client->handle_timeout(now, out); };
+    p.node = &net.add_driven(name, address, std::move(d), nat);
+    (void)engine;
+  }
+
+  void initiate(const std::string& name, const std::string& connection) {
+    Actions a;
+    auto st = peers.at(name).client->initiate(connection, net.now(), a);
+    REQUIRE(st.ok());
+    net.apply(*peers.at(name).node, a);
+    net.run();
+  }
+
+  std::optional<IkeSaInfo> sa(const std::string& name, const std::string& connection) {
+    for (const auto& s : peers.at(name).engine->list_sas())
+      if (s.connection == connection && s.state == "ESTABLISHED") return s;
+    return std::nullopt;
+  }
+  bool established(const std::string& name, const std::string& connection) {
+    return sa(name, connection).has_value();
+  }
+  void dump(const std::string& name) {
+    for (const auto& l : peers.at(name).node->log) UNSCOPED_INFO(name << ": " << l);
+  }
+  bool logged(const std::string& name, const std::string& fragment) {
+    return peers.at(name).node->logged(fragment);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("mediated: two peers behind NATs register, punch through and set up the direct SA",
+          "[mediated]") {
+  Fixture f;
+  f.initiate("bob", "medsrv");  // bob registers (start_action: start on its mediation conn)
+  f.net.advance(Duration(100));
+  REQUIRE(f.established("bob", "medsrv"));
+  CHECK(f.logged("bob", "server-reflexive endpoint 192.0.2.2["));
+
+  f.initiate("alice", "peer");  // registers first, then ME_CONNECT
+  f.net.advance(Duration(2000));
+  REQUIRE(f.established("alice", "medsrv"));
+  REQUIRE(f.established("alice", "peer"));
+  REQUIRE(f.established("bob", "peer"));
+  CHECK(f.logged("alice", "sending ME_CONNECT to '" + kBob + "'"));
+  CHECK(f.logged("bob", "answering ME_CONNECT from '" + kAlice + "'"));
+
+  // The direct SA goes between the two NATs' public addresses (host pairs cannot work).
+  auto a = f.sa("alice", "peer");
+  CHECK(a->remote.address == *IpAddress::parse("192.0.2.2"));
+  CHECK(a->remote_id == "bob@strongswan.org");
+  CHECK(a->initiator);
+  REQUIRE(a->children.size() == 1);
+  CHECK(a->children.front().udp_encapsulation);
+  auto b = f.sa("bob", "peer");
+  CHECK(b->remote.address == *IpAddress::parse("192.0.2.1"));
+  CHECK(b->remote_id == "alice@strongswan.org");
+  CHECK_FALSE(b->initiator);
+
+  auto st = f.peers.at("alice").client->status("peer");
+  REQUIRE(st);
+  CHECK(st->phase == "established");
+  CHECK(st->initiating);
+  CHECK(st->own_pseudonym == kAlice);
+  CHECK(st->peer_pseudonym == kBob);
+  REQUIRE(st->nomination);
+  CHECK(st->nomination->remote_type == EndpointType::SERVER_REFLEXIVE);
+  CHECK(st->to_checks);
+  CHECK(st->to_nomination);
+  CHECK(st->to_established);
+  auto bs = f.peers.at("bob").client->status("peer");
+  REQUIRE(bs);
+  CHECK(bs->phase == "established");
+  CHECK_FALSE(bs->initiating);
+  REQUIRE(bs->nomination);
+  CHECK(bs->nomination->by_peer);
+  CHECK(f.peers.at("alice").client->explain("peer", f.net.now()).find("is up") !=
+        std::string::npos);
+}
+
+TEST_CASE("mediated: an offline peer gets ME_CONNECT_FAILED, then the callback connects",
+          "[mediated]") {
+  Fixture f;
+  f.initiate("alice", "peer");
+  f.net.advance(Duration(100));
+  REQUIRE(f.established("alice", "medsrv"));
+  CHECK(f.logged("alice", "answered ME_CONNECT_FAILED"));
+  CHECK_FALSE(f.established("alice", "peer"));
+  std::string why = f.peers.at("alice").client->explain("peer", f.net.now());
+  CHECK(why.find("offline or we are not authorized") != std::string::npos);
+  CHECK(why.find("next attempt in") != std::string::npos);
+  // bob comes up later: the server calls alice back, which starts over at once.
+  f.initiate("bob", "medsrv");
+  f.net.advance(Duration(500));
+  CHECK(f.logged("alice", "ME_CALLBACK: '" + kBob + "' registered"));
+  CHECK(f.established("alice", "peer"));
+  CHECK(f.established("bob", "peer"));
+}
+
+TEST_CASE("mediated: a peer without a connection for the requester refuses; checks never start",
+          "[mediated]") {
+  Fixture f;
+  // bob has no connection whose mediation_peer is alice.
+  auto cfg = peer_config(kBob, "bob-secret", "bob@strongswan.org", "alice@strongswan.org",
+                         "someone@medsrv.org", "10.2.0.0/16", "10.1.0.0/16");
+  f.peers.at("bob").engine->reload(cfg);
+  f.initiate("bob", "medsrv");
+  f.initiate("alice", "peer");
+  f.net.advance(Duration(1000));
+  CHECK(f.logged("bob", "refused: no connection has it as mediation_peer"));
+  CHECK_FALSE(f.established("alice", "peer"));
+  CHECK(f.peers.at("alice").client->explain("peer", f.net.now()).find("answer has not arrived") !=
+        std::string::npos);
+}
+
+TEST_CASE("mediated: the registration comes back after the server went away", "[mediated]") {
+  Fixture f;
+  f.initiate("alice", "medsrv");
+  f.net.advance(Duration(100));
+  REQUIRE(f.established("alice", "medsrv"));
+  // The server deletes every SA (restart): alice registers again after the back-off.
+  Actions a;
+  f.ms->terminate_all(f.net.now(), a);
+  f.net.apply(f.net.node("ms"), a);
+  f.net.run();
+  CHECK_FALSE(f.established("alice", "medsrv"));
+  CHECK(f.logged("alice", "mediation connection down"));
+  f.net.advance(Duration(1500));
+  CHECK(f.established("alice", "medsrv"));
+}
+
+TEST_CASE("mediated: an IKE_SA_INIT with an unknown ME_CONNECTID is dropped", "[mediated]") {
+  Fixture f;
+  Actions a;
+  // bob starts a direct SA to alice's host address with a connect ID alice never checked.
+  auto id = f.peers.at("bob").engine->initiate_mediated(
+      "peer", "", Endpoint{*IpAddress::parse("10.2.0.10"), 4500},
+      Endpoint{*IpAddress::parse("10.1.0.10"), 4500}, Bytes{1, 2, 3, 4}, f.net.now(), a);
+  REQUIRE(id.ok());
+  f.net.drop = nullptr;
+  f.net.apply(*f.peers.at("bob").node, a);
+  f.net.run();
+  CHECK(f.logged("alice", "IKE_SA_INIT with an unknown ME_CONNECTID from 192.0.2.2["));
+  CHECK(f.peers.at("alice").engine->sa_count() == 0);
+}
+
+TEST_CASE("mediated: when every pair fails, explain lists the pairs and a retry follows",
+          "[mediated]") {
+  Fixture f;
+  // Nothing gets from one site to the other: private addresses, and the NATs' public ones.
+  f.net.drop = [&f](const sim::InFlight& in) {
+    const std::string to = in.to.address.to_string();
+    const std::string from = f.net.node(in.sender).name;
+    if (from == "ms" || to == "192.0.2.100") return false;
+    return true;
+  };
+  f.initiate("bob", "medsrv");
+  f.initiate("alice", "peer");
+  f.net.advance(Duration(31000));  // the agents' transaction timeout is 30 s
+  CHECK_FALSE(f.established("alice", "peer"));
+  std::string why = f.peers.at("alice").client->explain("peer", f.net.now());
+  INFO(why);
+  CHECK(why.find("connectivity checks failed") != std::string::npos);
+  CHECK(why.find("last connectivity checks (") != std::string::npos);
+  CHECK(why.find("192.0.2.2[") != std::string::npos);  // the SRFLX pair that was tried
+  CHECK(why.find("next attempt in") != std::string::npos);
+  auto st = f.peers.at("alice").client->status("peer");
+  REQUIRE(st);
+  CHECK(st->failures == 1);
+  REQUIRE(st->last_failure);
+  CHECK_FALSE(st->last_failure->pairs.empty());
+  // The network heals: the retry (2 s later) connects.
+  f.net.drop = nullptr;
+  f.net.advance(Duration(3000));
+  CHECK(f.established("alice", "peer"));
+  CHECK(f.established("bob", "peer"));
+}
+
+TEST_CASE("mediated: a silent server is found dead by DPD and registered at again with back-off",
+          "[mediated]") {
+  Fixture f;
+  auto cfg = peer_config(kAlice, "alice-secret", "alice@strongswan.org", "bob@strongswan.org", kBob,
+                         "10.1.0.0/16", "10.2.0.0/16");
+  cfg.connections[0].dpd_delay = Duration(2000);
+  cfg.connections[0].dpd_timeout = Duration(5000);
+  cfg.retransmit.timeout = Duration(1000);
+  cfg.retransmit.tries = 2;
+  f.peers.at("alice").engine->reload(cfg);
+  f.initiate("alice", "medsrv");
+  f.net.advance(Duration(100));
+  REQUIRE(f.established("alice", "medsrv"));
+  f.net.drop = [](const sim::InFlight& in) { return in.to.address.to_string() == "192.0.2.100"; };
+  f.net.advance(Duration(12000));
+  CHECK_FALSE(f.established("alice", "medsrv"));
+  CHECK(f.logged("alice", "mediation connection down"));
+  std::string why = f.peers.at("alice").client->explain("medsrv", f.net.now());
+  CHECK(why.find("medsrv is not registered") != std::string::npos);
+  f.net.drop = nullptr;
+  f.net.advance(Duration(40000));  // the back-off has grown while the server was away
+  CHECK(f.established("alice", "medsrv"));
+  CHECK(f.peers.at("alice").client->explain("medsrv", f.net.now()) ==
+        "medsrv is registered at the mediation server");
+}
