@@ -306,17 +306,6 @@ bool IkeSa::respond_init(const Message& request, ByteView raw, Actions& out) {
   p.push_back(make_ke(ke_->group(), ke_->public_value()));
   p.push_back(make_nonce(nr_));
   for (Payload& n : nat_detection_notifies()) p.push_back(std::move(n));
-  // RFC 7296 §3.7: ask for certificates when a connection that may answer this peer wants one;
-  // strongSwan (send_cert = ifasked) sends its certificate in IKE_AUTH only when asked.
-  for (const auto& c : candidates_) {
-    if (c->remote.method != AuthMethodConfig::Pubkey) continue;
-    const pki::TrustStore* store =
-        c->remote.trust ? c->remote.trust.get() : ctx_.config->trust_store.get();
-    if (store && !store->cas().empty()) {
-      p.push_back(Payload{PayloadType::CERTREQ, false, pki::certreq_payload(*store)});
-      break;
-    }
-  }
   // RFC 7383 §2.3 and RFC 7427 §4: announce these only to a peer that announced them.
   if (conn_->fragmentation && peer_fragmentation_)
     p.push_back(make_notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED));
