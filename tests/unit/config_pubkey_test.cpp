@@ -347,6 +347,10 @@ TEST_CASE("peer config pubkey: raw public key and key section refusals", "[confi
                    "      pubkeys: moonPub.pem\n") ==
         n + ":7:16: connections.c.remote.pubkeys: 'pubkeys' and 'cacerts' cannot be combined; " +
             "ikeme authenticates the peer either by certificate or by raw public key");
+  CHECK(load_error(remote + "      auth: pubkey\n      id: m\n      pubkeys: moonPub.pem\n" +
+                   "      ca_id: x\n") ==
+        n + ":7:14: connections.c.remote.ca_id: 'ca_id' cannot be combined with 'pubkeys' (no " +
+            "CA is involved in raw public key authentication)");
   CHECK(load_error(remote + "      auth: pubkey\n      id: m\n      pubkeys: [moonCert.pem]\n")
             .starts_with(n + ":6:17: connections.c.remote.pubkeys[0]: 'moonCert.pem' is not a " +
                          "public key: "));
