@@ -126,18 +126,16 @@ constexpr RefusedKey kConnectionRefused[] = {
 };
 
 constexpr RefusedKey kLocalRefused[] = {
-    {"round", Harmless::Integer, "0"}, {"pubkeys", Harmless::Empty},  {"eap_id", Harmless::Empty},
-    {"aaa_id", Harmless::Empty},       {"xauth_id", Harmless::Empty},
+    {"round", Harmless::Integer, "0"},
+    {"eap_id", Harmless::Empty},
+    {"aaa_id", Harmless::Empty},
+    {"xauth_id", Harmless::Empty},
 };
 
 constexpr RefusedKey kRemoteRefused[] = {
-    {"round", Harmless::Integer, "0"},
-    {"eap_id", Harmless::Empty},
-    {"groups", Harmless::Empty},
-    {"cert_policy", Harmless::Empty},
-    {"certs", Harmless::Empty},
-    {"pubkeys", Harmless::Empty},
-    {"revocation", Harmless::Text, "relaxed"},
+    {"round", Harmless::Integer, "0"}, {"eap_id", Harmless::Empty},
+    {"groups", Harmless::Empty},       {"cert_policy", Harmless::Empty},
+    {"certs", Harmless::Empty},        {"revocation", Harmless::Text, "relaxed"},
 };
 
 constexpr RefusedKey kChildRefused[] = {
@@ -655,9 +653,10 @@ constexpr std::string_view kChildKeys[] = {"local_ts",   "remote_ts",    "esp_pr
 // What the cross-section checks need to point at.
 struct AuthSide {
   AuthConfig config;
-  std::optional<YamlNode> auth;   // the `auth` value, if written
-  std::optional<YamlNode> id;     // the `id` value, if written
-  std::optional<YamlNode> certs;  // the `certs` value (local, auth: pubkey)
+  std::optional<YamlNode> auth;     // the `auth` value, if written
+  std::optional<YamlNode> id;       // the `id` value, if written
+  std::optional<YamlNode> certs;    // the `certs` value (local, auth: pubkey)
+  std::optional<YamlNode> pubkeys;  // the `pubkeys` value (auth: pubkey with raw keys)
 };
 
 struct ParsedConnection {
@@ -729,6 +728,24 @@ Check add_crls(const std::vector<Item>& crls, ike::pki::TrustStore& store) {
   return {};
 }
 
+// swanctl's `pubkeys`: raw public key files, PEM or DER SubjectPublicKeyInfo or PKCS#1
+// RSAPublicKey.
+R<std::vector<std::shared_ptr<const ike::crypto::PublicKey>>> load_public_keys(
+    const YamlNode& value) {
+  CFG_TRY(items, read_files(value));
+  std::vector<std::shared_ptr<const ike::crypto::PublicKey>> keys;
+  for (const Item& item : items) {
+    auto data = ike::pki::read_file(resolve_path(item.node, item.text));
+    if (!data) return Unexpected{pki_error(item.node, item.text, data.error(), "public key")};
+    auto key = ike::crypto::PublicKey::load(*data);
+    if (!key)
+      return Unexpected{
+          item.node.error(in_quotes(item.text) + " is not a public key: " + key.error().detail)};
+    keys.push_back(std::make_shared<const ike::crypto::PublicKey>(std::move(*key)));
+  }
+  return keys;
+}
+
 R<AuthSide> read_auth(const YamlNode& map, bool local, const GlobalTrust& global) {
   // swanctl's cert<suffix> (both sides) and cacert<suffix> (remote) subsections.
   CFG_TRY(entries, map.entries());
@@ -742,8 +759,8 @@ R<AuthSide> read_auth(const YamlNode& map, bool local, const GlobalTrust& global
   }
   CFG_CHECK(check_section(
       map,
-      local ? std::initializer_list<std::string_view>{"auth", "id", "certs"}
-            : std::initializer_list<std::string_view>{"auth", "id", "cacerts", "ca_id"},
+      local ? std::initializer_list<std::string_view>{"auth", "id", "certs", "pubkeys"}
+            : std::initializer_list<std::string_view>{"auth", "id", "cacerts", "ca_id", "pubkeys"},
       local ? std::span<const RefusedKey>(kLocalRefused)
             : std::span<const RefusedKey>(kRemoteRefused)));
   AuthSide side;
@@ -787,10 +804,38 @@ R<AuthSide> read_auth(const YamlNode& map, bool local, const GlobalTrust& global
       return Unexpected{files->error("'" + std::string(files_key) + "' needs auth: pubkey")};
     files.reset();
   }
-  if (local && pubkey) {
+  CFG_TRY(pubkeys, optional_value(map, "pubkeys"));
+  if (pubkeys) {
+    auto list = read_string_list(*pubkeys);
+    if (list && list->empty()) {
+      pubkeys.reset();  // an empty value is harmless, as swanctl treats it
+    } else if (!pubkey) {
+      return Unexpected{pubkeys->error("'pubkeys' needs auth: pubkey")};
+    } else if (files) {
+      return Unexpected{pubkeys->error(std::string("'pubkeys' and '") + std::string(files_key) +
+                                       "' cannot be combined; ikeme authenticates " +
+                                       (local ? "us" : "the peer") +
+                                       " either by certificate or by raw public key")};
+    }
+  }
+  if (pubkeys) {
+    CFG_TRY(keys, load_public_keys(*pubkeys));
+    if (local && keys.size() != 1)
+      return Unexpected{pubkeys->error("local 'pubkeys' takes exactly one public key file (" +
+                                       std::to_string(keys.size()) + " given)")};
+    if (!local && side.config.id.is_any())
+      return Unexpected{
+          (side.id ? *side.id : *pubkeys)
+              .error("a peer authenticated by 'pubkeys' needs a configured remote 'id' (not "
+                     "%any): a raw public key vouches for no identity")};
+    side.config.pubkeys = std::move(keys);
+    side.pubkeys = *pubkeys;
+  }
+  if (local && pubkey && !pubkeys) {
     if (!files)
-      return Unexpected{auth->error(
-          "auth: pubkey needs 'certs': our certificate file (and any intermediate CA files)")};
+      return Unexpected{
+          auth->error("auth: pubkey needs 'certs': our certificate file (and any intermediate CA "
+                      "files), or 'pubkeys': our raw public key file")};
     CFG_TRY(items, read_files(*files));
     for (size_t i = 0; i < items.size(); ++i) {
       CFG_TRY(cert, load_certificate(items[i]));
@@ -812,6 +857,10 @@ R<AuthSide> read_auth(const YamlNode& map, bool local, const GlobalTrust& global
     if (ca_id && !(ca_id->is_scalar() && ca_id->scalar().empty())) {  // "" is harmless
       CFG_TRY(subject, read_string(*ca_id));
       if (!pubkey) return Unexpected{ca_id->error("'ca_id' needs auth: pubkey")};
+      if (pubkeys)
+        return Unexpected{
+            ca_id->error("'ca_id' cannot be combined with 'pubkeys' (no CA is "
+                         "involved in raw public key authentication)")};
       // The subject DN of one of this side's trust anchors, written as Certificate::subject().
       const ike::pki::TrustStore* store =
           side.config.trust ? side.config.trust.get() : global.store.get();
@@ -1130,17 +1179,28 @@ Check read_pools(const YamlNode& map, std::vector<ike::PoolConfig>& out) {
 // secrets:
 
 // swanctl's secret kinds, by the prefix of their section name.
-constexpr std::string_view kOtherSecretKinds[] = {"eap",   "xauth", "ntlm",   "ppk",  "rsa",
-                                                  "ecdsa", "pkcs8", "pkcs12", "token"};
+constexpr std::string_view kOtherSecretKinds[] = {"eap",   "xauth",  "ntlm", "ppk",
+                                                  "pkcs8", "pkcs12", "token"};
 
-// A private<suffix> section: a private key file (PEM or DER) and its optional passphrase.
+// The sections holding a private key file, and the key type each requires (swanctl: private
+// takes any, rsa only RSA keys, ecdsa only EC keys).
+enum class KeyKind { Any, Rsa, Ecdsa };
+struct KeySection {
+  std::string_view prefix;
+  KeyKind kind;
+};
+constexpr KeySection kKeySections[] = {
+    {"private", KeyKind::Any}, {"rsa", KeyKind::Rsa}, {"ecdsa", KeyKind::Ecdsa}};
+
+// A private<suffix>, rsa<suffix> or ecdsa<suffix> section: a private key file (PEM or DER) and its
+// optional passphrase.
 struct LoadedKey {
   std::shared_ptr<const ike::crypto::PrivateKey> key;
   YamlNode file;  // the `file` value, for "matches no certificate"
   bool used = false;
 };
 
-R<LoadedKey> read_private_key(const YamlNode& map) {
+R<LoadedKey> read_private_key(const YamlNode& map, const KeySection& section) {
   CFG_CHECK(check_section(map, {"file", "secret"}));
   CFG_TRY(file_node, required_value(map, "file"));
   CFG_TRY(file, read_string(file_node));
@@ -1161,6 +1221,13 @@ R<LoadedKey> read_private_key(const YamlNode& map) {
     return Unexpected{passphrase_node ? passphrase_node->error(why + " (wrong passphrase?)")
                                       : file_node.error(why)};
   }
+  const bool is_rsa = key->type() == ike::crypto::KeyType::RSA;
+  if ((section.kind == KeyKind::Rsa && !is_rsa) || (section.kind == KeyKind::Ecdsa && is_rsa))
+    return Unexpected{file_node.error(in_quotes(file) + " holds an " + key->describe() +
+                                      " key, but an " + std::string(section.prefix) +
+                                      "<suffix> section takes only " +
+                                      (section.kind == KeyKind::Rsa ? "RSA" : "ECDSA") +
+                                      " keys (use a private<suffix> section for any key type)")};
   return LoadedKey{std::make_shared<const ike::crypto::PrivateKey>(std::move(*key)), file_node,
                    false};
 }
@@ -1197,12 +1264,15 @@ Check read_secrets(const YamlNode& map, std::vector<SharedSecret>& out,
   CFG_TRY(entries, map.entries());
   CFG_CHECK(check_names(map, entries));
   for (const YamlEntry& e : entries) {
-    if (e.key.starts_with("private")) {
+    const KeySection* section = nullptr;
+    for (const KeySection& k : kKeySections)
+      if (e.key.starts_with(k.prefix)) section = &k;
+    if (section) {
       if (!e.value.is_map())
         return Unexpected{
             e.value.error("a private key must be a mapping with 'file' and 'secret', found " +
                           std::string(e.value.kind()))};
-      CFG_TRY(key, read_private_key(e.value));
+      CFG_TRY(key, read_private_key(e.value, *section));
       keys.push_back(std::move(key));
       continue;
     }
@@ -1211,8 +1281,8 @@ Check read_secrets(const YamlNode& map, std::vector<SharedSecret>& out,
         if (e.key.starts_with(kind))
           return Unexpected{e.key_node.error("secrets of type '" + std::string(kind) +
                                              "' are not supported by ikeme; only ike<suffix> "
-                                             "(pre-shared keys) and private<suffix> (private "
-                                             "key files)")};
+                                             "(pre-shared keys) and private<suffix>, "
+                                             "rsa<suffix>, ecdsa<suffix> (private key files)")};
       return Unexpected{e.key_node.error("unknown secret section " + in_quotes(e.key) +
                                          "; IKE pre-shared keys go in sections named "
                                          "ike<suffix>, e.g. ike-home")};
@@ -1256,25 +1326,30 @@ Check check_psk_reachable(const ParsedConnection& p, const std::vector<SharedSec
       " or " + in_quotes(c.remote.id.to_string()) + ", and none is without ids")};
 }
 
-// A local auth: pubkey side gets the private key whose public half is in its certificate.
+// A local auth: pubkey side gets the private key whose public half is in its certificate (or is
+// its raw public key).
 Check pair_key(ParsedConnection& p, std::vector<LoadedKey>& keys) {
   AuthConfig& local = p.config.local;
   if (local.method != AuthMethodConfig::Pubkey) return {};
+  const bool raw = !local.pubkeys.empty();
   for (LoadedKey& k : keys) {
-    if (!ike::pki::certificate_matches_key(*local.cert, *k.key)) continue;
+    if (raw ? !k.key->matches(*local.pubkeys.front())
+            : !ike::pki::certificate_matches_key(*local.cert, *k.key))
+      continue;
     local.key = k.key;
     k.used = true;
     return {};
   }
-  YamlNode at = *p.local.certs;
+  YamlNode at = raw ? *p.local.pubkeys : *p.local.certs;
   if (at.is_sequence()) {
     auto items = at.items();
     if (items && !items->empty()) at = (*items)[0];
   }
-  return Unexpected{
-      at.error("no private key in 'secrets' (private<suffix> sections) matches "
-               "certificate " +
-               in_quotes(local.cert->subject()))};
+  return Unexpected{at.error(
+      "no private key in 'secrets' (private<suffix>, rsa<suffix> or ecdsa<suffix> sections) "
+      "matches " +
+      (raw ? "public key " + local.pubkeys.front()->describe()
+           : "certificate " + in_quotes(local.cert->subject())))};
 }
 
 // The document root's `connections:` entries; each a mapping (null = all defaults).
@@ -1345,8 +1420,8 @@ R<PeerConfig> load_document(const YamlDocument& doc, const PeerConfigOptions& op
   for (ParsedConnection& p : connections) {
     if (!options.external_psks) CFG_CHECK(check_psk_reachable(p, out.engine.ike_secrets));
     CFG_CHECK(pair_key(p, keys));
-    if (p.config.remote.method == AuthMethodConfig::Pubkey && !p.config.remote.trust &&
-        !out.engine.trust_store)
+    if (p.config.remote.method == AuthMethodConfig::Pubkey && p.config.remote.pubkeys.empty() &&
+        !p.config.remote.trust && !out.engine.trust_store)
       return Unexpected{p.remote.auth->error(
           "the peer's certificate cannot be verified: no trusted CA; add 'cacerts' here or at "
           "the top level")};
@@ -1364,8 +1439,8 @@ R<PeerConfig> load_document(const YamlDocument& doc, const PeerConfigOptions& op
   for (const LoadedKey& k : keys)
     if (!k.used)
       return Unexpected{k.file.error(
-          "private key matches no connection's certificate (local certs of an auth: pubkey "
-          "connection)")};
+          "private key matches no connection's certificate or public key (local certs or "
+          "pubkeys of an auth: pubkey connection)")};
   return out;
 }
 

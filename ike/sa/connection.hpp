@@ -24,8 +24,8 @@ enum class DpdAction { Clear, Restart, Trap };
 
 struct AuthConfig {
   AuthMethodConfig method = AuthMethodConfig::Psk;
-  // %any: for a local Pubkey side, the certificate's subject DN; for a local PSK side, the IP
-  // address. A configured local id must be vouched for by the certificate.
+  // %any: for a local Pubkey side, the certificate's subject DN; for a local PSK side or raw
+  // public keys, the IP address. A configured local id must be vouched for by the certificate.
   Identity id = Identity::any();
   // Pubkey, local side: our end-entity certificate, the intermediates sent with it, and its key.
   // Shared so that configurations stay copyable.
@@ -36,6 +36,11 @@ struct AuthConfig {
   // and optionally the one CA it must end at (compared by subject).
   std::shared_ptr<const pki::TrustStore> trust;
   std::shared_ptr<const pki::Certificate> ca;
+  // Pubkey with raw public keys (swanctl `pubkeys`) instead of certificates. Remote side: the
+  // peer's AUTH must verify with one of them; no certificate is asked for or looked at, and the
+  // peer's identity is only compared with `id`. Local side: the one public key whose private
+  // half `key` is; no CERT payload is sent. Empty: certificates.
+  std::vector<std::shared_ptr<const crypto::PublicKey>> pubkeys;
 };
 
 struct ChildConfig {

@@ -209,6 +209,9 @@ class IkeSa {
   std::optional<std::string> verify_peer(const std::vector<Payload>& inner, const IdPayload& id,
                                          const AuthPayload& auth, const Identity& local_id,
                                          Actions& out);
+  // verify_peer() with the raw public keys of conn_->remote.pubkeys.
+  std::optional<std::string> verify_raw_key(const IdPayload& id, const AuthPayload& auth,
+                                            Actions& out);
   std::vector<Payload> child_request_payloads();
   bool install_child(const ChildConfig& cfg, const Proposal& selected, uint32_t spi_in,
                      uint32_t spi_out, std::vector<TrafficSelector> local_ts,

@@ -65,6 +65,12 @@ std::optional<std::string> IkeSa::local_auth_problem(const Identity& local_id) c
              "'";
     return std::nullopt;
   }
+  if (!conn_->local.pubkeys.empty()) {
+    if (!conn_->local.key) return "no private key configured for the raw public key";
+    if (!conn_->local.pubkeys.front() || !conn_->local.key->matches(*conn_->local.pubkeys.front()))
+      return "private key does not belong to the configured public key";
+    return std::nullopt;
+  }
   const auto& cert = conn_->local.cert;
   if (!cert || !conn_->local.key) return "no certificate and private key configured";
   if (!pki::certificate_matches_key(*cert, *conn_->local.key))
@@ -89,9 +95,11 @@ Result<std::vector<Payload>, std::string> IkeSa::own_auth_payloads(const Identit
     return p;
   }
   if (auto problem = local_auth_problem(local_id)) return Unexpected{std::string(*problem)};
-  p.push_back(Payload{PayloadType::CERT, false, conn_->local.cert->cert_payload()});
-  for (const auto& c : conn_->local.intermediates)
-    if (c) p.push_back(Payload{PayloadType::CERT, false, c->cert_payload()});
+  if (conn_->local.pubkeys.empty()) {  // a raw public key is known to the peer: no CERT
+    p.push_back(Payload{PayloadType::CERT, false, conn_->local.cert->cert_payload()});
+    for (const auto& c : conn_->local.intermediates)
+      if (c) p.push_back(Payload{PayloadType::CERT, false, c->cert_payload()});
+  }
   auto scheme = crypto::choose_auth_scheme(*conn_->local.key, peer_hashes_);
   auto auth = crypto::sign_auth(*conn_->local.key, scheme, auth_value(true, id), *ctx_.rng);
   if (!auth) return Unexpected{std::string("signing AUTH failed: " + auth.error().detail)};
@@ -118,6 +126,7 @@ std::optional<std::string> IkeSa::verify_peer(const std::vector<Payload>& inner,
   }
   if (auth.method == AuthMethod::SHARED_KEY_MIC)
     return "peer " + who + " uses pre-shared key authentication; public key is configured";
+  if (!conn_->remote.pubkeys.empty()) return verify_raw_key(id, auth, out);
   std::vector<pki::Certificate> certs;
   for (const Payload& p : inner) {
     const auto* c = p.type == PayloadType::CERT ? p.as<CertPayload>() : nullptr;
@@ -152,6 +161,28 @@ std::optional<std::string> IkeSa::verify_peer(const std::vector<Payload>& inner,
           " successful (certificate \"" + ee.subject() + "\", CA \"" + chain->anchor().subject +
           "\")");
   return std::nullopt;
+}
+
+// The peer's AUTH against the configured raw public keys (the identity was already compared
+// with the configured one); any CERT payloads it sent are ignored.
+std::optional<std::string> IkeSa::verify_raw_key(const IdPayload& id, const AuthPayload& auth,
+                                                 Actions& out) {
+  const std::string who = "'" + remote_id_.to_string() + "'";
+  const Bytes octets = auth_value(false, id);
+  std::string why;
+  for (const auto& key : conn_->remote.pubkeys) {
+    if (!key) continue;
+    auto verified = crypto::verify_auth(*key, auth, octets, kAcceptedHashes);
+    if (verified) {
+      log(out, 1,
+          "authentication of " + who + " with " + crypto::describe(*verified) +
+              " successful (raw public key " + key->describe() + ")");
+      return std::nullopt;
+    }
+    why += (why.empty() ? "" : "; ") + key->describe() + ": " + verified.error().detail;
+  }
+  return "signature verification of " + who + " failed: no configured public key (pubkeys) " +
+         "verifies its " + name(auth.method) + " AUTH (" + why + ")";
 }
 
 Bytes IkeSa::auth_value(bool ours, const IdPayload& id) const {
@@ -198,7 +229,7 @@ void IkeSa::start_auth(Timestamp now, Actions& out) {
   // CERT payloads, then CERTREQ for the CAs we trust (RFC 7296 §1.2 order).
   for (Payload& c : *own)
     if (c.type == PayloadType::CERT) p.push_back(std::move(c));
-  if (conn_->remote.method == AuthMethodConfig::Pubkey) {
+  if (conn_->remote.method == AuthMethodConfig::Pubkey && conn_->remote.pubkeys.empty()) {
     const pki::TrustStore* store =
         conn_->remote.trust ? conn_->remote.trust.get() : ctx_.config->trust_store.get();
     if (store && !store->cas().empty())

@@ -88,7 +88,8 @@ std::unique_ptr<IkeSa> IkeSa::initiate(uint32_t id, std::shared_ptr<const Connec
   if (sa->conn_->local.method == AuthMethodConfig::Pubkey) {
     // Our certificate, key and identity are checked before anything is sent.
     if (auto problem = sa->local_auth_problem(sa->local_identity())) {
-      sa->fail(out, "cannot authenticate with a certificate: " + *problem);
+      const char* with = sa->conn_->local.pubkeys.empty() ? "a certificate" : "a raw public key";
+      sa->fail(out, std::string("cannot authenticate with ") + with + ": " + *problem);
       return sa;
     }
   }
@@ -317,7 +318,9 @@ bool IkeSa::respond_init(const Message& request, ByteView raw, Actions& out) {
   // candidate connection that authenticates its peer by certificate, each hash once.
   std::vector<pki::Sha1Digest> hashes;
   for (const auto& c : candidates_) {
-    if (c->remote.method != AuthMethodConfig::Pubkey || c->mediation != mediation_request) continue;
+    if (c->remote.method != AuthMethodConfig::Pubkey || !c->remote.pubkeys.empty() ||
+        c->mediation != mediation_request)
+      continue;
     const pki::TrustStore* s =
         c->remote.trust ? c->remote.trust.get() : ctx_.config->trust_store.get();
     if (!s) continue;

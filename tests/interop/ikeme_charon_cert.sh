@@ -19,6 +19,8 @@
 #   refused      charon carol offers a revoked, an expired and a certificate whose
 #                subjectAltName does not hold its identity; ikeme moon refuses each
 #                (AUTHENTICATION_FAILED) and logs why.
+#   pubkeys      raw public keys (swanctl `pubkeys`, no certificates): moon RSA, carol ECDSA,
+#                both ways round; no CERT payload on the wire from either side.
 #   fragments    both sides send a chain of 4 RSA-4096 certificates (EE + 3 intermediates):
 #                IKE_AUTH request and response are fragmented (RFC 7383), both ways round; the
 #                logs show the fragments sent and reassembled on both sides.
@@ -161,18 +163,20 @@ ikeme_up() {
 }
 
 # charon configuration: charon_conf NAME SWANCTL_BODY CERT... (files of the PKI: *Cert.pem go
-# to x509/, *Key.pem to private/, CA certificates and the CRL are always loaded).
+# to x509/, *Key.pem to private/, *Pub.pem to pubkey/, CA certificates and the CRL are always
+# loaded).
 charon_conf() {
   local name=$1 body=$2 dir f
   shift 2
   dir="$IKM_RUN_DIR/conf-$name"
   rm -rf "$dir"
-  mkdir -p "$dir/x509" "$dir/x509ca" "$dir/x509crl" "$dir/private"
+  mkdir -p "$dir/x509" "$dir/x509ca" "$dir/x509crl" "$dir/private" "$dir/pubkey"
   cp "$PKI/caCert.pem" "$PKI/ecCaCert.pem" "$PKI/longCaCert.pem" "$dir/x509ca/"
   cp "$PKI/caCrl.pem" "$dir/x509crl/"
   for f in "$@"; do
     case "$f" in
       *Key.pem) cp "$PKI/$f" "$dir/private/" ;;
+      *Pub.pem) cp "$PKI/$f" "$dir/pubkey/" ;;
       long[123]Cert.pem) cp "$PKI/$f" "$dir/x509ca/" ;; # intermediates: sent with the EE
       *) cp "$PKI/$f" "$dir/x509/" ;;
     esac
@@ -206,15 +210,18 @@ charon_up() {
 }
 
 # A charon connection. Keys: conn, local_addrs, remote_addrs, local_auth, local_id, local_certs,
-# remote_auth, remote_id, local_ts, remote_ts, extra_conn (vips/pools lines).
+# remote_auth, remote_id, local_ts, remote_ts, extra_conn (vips/pools lines), local_pubkeys,
+# remote_pubkeys (files in pubkey/).
 charon_conn() {
   local -A o=([conn]=rw [local_addrs]=%any [remote_addrs]=%any [local_auth]=pubkey [local_id]=''
     [local_certs]='' [remote_auth]=pubkey [remote_id]=%any [local_ts]=dynamic
-    [remote_ts]=dynamic [extra_conn]='' [extra_child]='')
+    [remote_ts]=dynamic [extra_conn]='' [extra_child]='' [local_pubkeys]='' [remote_pubkeys]='')
   local arg
   for arg in "$@"; do o[${arg%%=*}]=${arg#*=}; done
-  local certs=''
+  local certs='' rkeys=''
   [[ -n "${o[local_certs]}" ]] && certs="certs = ${o[local_certs]}"
+  [[ -n "${o[local_pubkeys]}" ]] && certs="pubkeys = ${o[local_pubkeys]}"
+  [[ -n "${o[remote_pubkeys]}" ]] && rkeys="pubkeys = ${o[remote_pubkeys]}"
   cat <<EOF
   ${o[conn]} {
     local_addrs = ${o[local_addrs]}
@@ -232,6 +239,7 @@ charon_conn() {
     remote {
       auth = ${o[remote_auth]}
       id = ${o[remote_id]}
+      $rkeys
     }
     children {
       net {
@@ -273,11 +281,13 @@ IKEME_POOLS='pools:
 ikeme_conn() {
   local -A o=([conn]=rw [local_addrs]='"%any"' [remote_addrs]='"%any"' [local_auth]=pubkey
     [local_id]='' [local_certs]='' [remote_auth]=pubkey [remote_id]='"%any"' [local_ts]=dynamic
-    [remote_ts]=dynamic [extra]='' [extra_child]='')
+    [remote_ts]=dynamic [extra]='' [extra_child]='' [local_pubkeys]='' [remote_pubkeys]='')
   local arg
   for arg in "$@"; do o[${arg%%=*}]=${arg#*=}; done
-  local certs=''
+  local certs='' rkeys=''
   [[ -n "${o[local_certs]}" ]] && certs="      certs: [${o[local_certs]}]"
+  [[ -n "${o[local_pubkeys]}" ]] && certs="      pubkeys: ${o[local_pubkeys]}"
+  [[ -n "${o[remote_pubkeys]}" ]] && rkeys="      pubkeys: [${o[remote_pubkeys]}]"
   cat <<EOF
   ${o[conn]}:
     local_addrs: ${o[local_addrs]}
@@ -291,6 +301,7 @@ $certs
     remote:
       auth: ${o[remote_auth]}
       id: ${o[remote_id]}
+$rkeys
     children:
       net:
         local_ts: ${o[local_ts]}
@@ -657,6 +668,73 @@ secrets:
 }
 
 # ---------------------------------------------------------------------------------------------
+# pubkeys: raw public keys, no certificates (moon RSA, carol ECDSA P-384)
+
+case_pubkeys() {
+  local side=$1
+  begin_case "[pubkeys/ikeme-$side]" || return 0
+  if [[ "$side" == carol ]]; then
+    charon_conf moon "connections {
+$(charon_conn local_addrs=$MOON local_id=moon.ikeme.test local_pubkeys=moonPub.pem \
+      remote_id=carol@ikeme.test remote_pubkeys=carolEcPub.pem local_ts=10.1.0.0/24 \
+      extra_conn='pools = rw_pool')
+}
+$CHARON_POOLS" moonPub.pem carolEcPub.pem moonKey.pem
+    ikeme_conf carol "$CAROL" "connections:
+$(ikeme_conn conn=home local_addrs=$CAROL remote_addrs=$MOON local_id=carol@ikeme.test \
+      local_pubkeys="$PKI/carolEcPub.pem" remote_id=moon.ikeme.test \
+      remote_pubkeys="$PKI/moonPub.pem" remote_ts=10.1.0.0/24 extra='    vips: [0.0.0.0]')
+secrets:
+  ecdsa-carol:
+    file: $PKI/carolEcKey.pem"
+    { charon_up moon moon && ikeme_up carol carol; } || { end_case; return 0; }
+    ikeme_ctl carol initiate --ike home --timeout 10 >/dev/null 2>&1 || true
+    if ikeme_wait_conn carol home && charon_wait_conn moon rw 5; then
+      check_pass "$CASE_TAG SAs up (ikeme carol ECDSA key -> charon moon RSA key)"
+      check_log "$CASE_TAG ikeme verified moon's raw RSA key" "$(ikeme_log carol)" \
+        "authentication of 'moon.ikeme.test' with .* successful \\(raw public key RSA 2048\\)"
+      check_log "$CASE_TAG charon verified carol's ECDSA signature" "$(charon_log moon)" \
+        "authentication of 'carol@ikeme.test' with .*(ECDSA|ecdsa).* successful"
+    else
+      check_fail "$CASE_TAG SAs up" "not established"
+    fi
+  else
+    charon_conf carol "connections {
+$(charon_conn conn=home local_addrs=$CAROL remote_addrs=$MOON local_id=carol@ikeme.test \
+      local_pubkeys=carolEcPub.pem remote_id=moon.ikeme.test remote_pubkeys=moonPub.pem \
+      remote_ts=10.1.0.0/24)
+}" carolEcPub.pem moonPub.pem carolEcKey.pem
+    ikeme_conf moon "$MOON" "connections:
+$(ikeme_conn local_id=moon.ikeme.test local_pubkeys="$PKI/moonPub.pem" local_ts=10.1.0.0/24 \
+      remote_id=carol@ikeme.test remote_pubkeys="$PKI/carolEcPub.pem")
+secrets:
+  rsa-moon:
+    file: $PKI/moonKey.pem"
+    { ikeme_up moon moon && charon_up carol carol; } || { end_case; return 0; }
+    charon_swanctl carol --initiate --child net --ike home --timeout 10 >/dev/null 2>&1 || true
+    if charon_wait_conn carol home 5 && ikeme_wait_conn moon rw 5; then
+      check_pass "$CASE_TAG SAs up (charon carol ECDSA key -> ikeme moon RSA key)"
+      check_log "$CASE_TAG ikeme verified carol's raw ECDSA key" "$(ikeme_log moon)" \
+        "authentication of 'carol@ikeme.test' with .* successful \\(raw public key ECDSA P-384\\)"
+      check_log "$CASE_TAG charon verified moon's RSA signature" "$(charon_log carol)" \
+        "authentication of 'moon.ikeme.test' with .*(RSA|rsa).* successful"
+    else
+      check_fail "$CASE_TAG SAs up" "not established"
+    fi
+  fi
+  # Neither side sent a certificate: no CERT in any IKE_AUTH ikeme parsed or generated.
+  local n
+  for n in "${IKEMES[@]}"; do
+    if grep -E "IKE_AUTH .*\[.* CERT " "$(ikeme_log "$n")" >/dev/null; then
+      check_fail "$CASE_TAG no CERT payload in ikeme '$n's IKE_AUTH messages"
+    else
+      check_pass "$CASE_TAG no CERT payload in ikeme '$n's IKE_AUTH messages"
+    fi
+  done
+  end_case
+}
+
+# ---------------------------------------------------------------------------------------------
 # fragments: a chain of 4 RSA-4096 certificates each way
 
 case_fragments() {
@@ -727,6 +805,8 @@ case_mixed_charon_moon
 case_ecdsa carol
 case_ecdsa moon
 case_refused
+case_pubkeys carol
+case_pubkeys moon
 case_fragments carol
 case_fragments moon
 

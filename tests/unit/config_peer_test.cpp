@@ -565,7 +565,7 @@ TEST_CASE("peer config: authentication", "[config][peer]") {
   const std::string head = "connections:\n  c:\n";
   CHECK(load_error(head + "    local:\n      auth: pubkey\n") ==
         "peer.yaml:4:13: connections.c.local.auth: auth: pubkey needs 'certs': our certificate "
-        "file (and any intermediate CA files)");
+        "file (and any intermediate CA files), or 'pubkeys': our raw public key file");
   CHECK(load_error(head + "    remote:\n      auth: ecdsa-384\n") ==
         "peer.yaml:4:13: connections.c.remote.auth: auth 'ecdsa-384' is not supported by ikeme; "
         "use auth: pubkey (the signature scheme is negotiated)");
@@ -764,10 +764,12 @@ TEST_CASE("peer config: secrets", "[config][peer]") {
         "secret that applies to all identities");
   CHECK(load_error("secrets:\n  eap-carol:\n    id: carol\n    secret: x\n") ==
         "peer.yaml:2:3: secrets.eap-carol: secrets of type 'eap' are not supported by ikeme; only "
-        "ike<suffix> (pre-shared keys) and private<suffix> (private key files)");
-  CHECK(load_error("secrets:\n  rsa-key:\n    file: key.pem\n") ==
-        "peer.yaml:2:3: secrets.rsa-key: secrets of type 'rsa' are not supported by ikeme; only "
-        "ike<suffix> (pre-shared keys) and private<suffix> (private key files)");
+        "ike<suffix> (pre-shared keys) and private<suffix>, rsa<suffix>, ecdsa<suffix> (private "
+        "key files)");
+  CHECK(load_error("secrets:\n  pkcs12-key:\n    file: key.p12\n") ==
+        "peer.yaml:2:3: secrets.pkcs12-key: secrets of type 'pkcs12' are not supported by ikeme; "
+        "only ike<suffix> (pre-shared keys) and private<suffix>, rsa<suffix>, ecdsa<suffix> "
+        "(private key files)");
   CHECK(load_error("secrets:\n  home:\n    secret: 12345678\n") ==
         "peer.yaml:2:3: secrets.home: unknown secret section 'home'; IKE pre-shared keys go in "
         "sections named ike<suffix>, e.g. ike-home");

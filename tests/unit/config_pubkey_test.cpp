@@ -158,13 +158,13 @@ TEST_CASE("peer config pubkey: refusals", "[config][peer][cert]") {
         n + ":5:14: connections.c.local.certs: at least one file is required");
   // A certificate without its key, and a key without its certificate.
   CHECK(load_error(head + "      certs: [sunCert.pem]\n" + remote + moon_key) ==
-        n + ":5:15: connections.c.local.certs[0]: no private key in 'secrets' (private<suffix> " +
-            "sections) matches certificate 'C=CH, O=ikeme Test, OU=Intermediate, " +
-            "CN=sun.ikeme.test'");
+        n + ":5:15: connections.c.local.certs[0]: no private key in 'secrets' (private<suffix>, " +
+            "rsa<suffix> or ecdsa<suffix> sections) matches certificate 'C=CH, O=ikeme Test, " +
+            "OU=Intermediate, " + "CN=sun.ikeme.test'");
   CHECK(load_error(head + "      certs: [moonCert.pem]\n" + remote + moon_key +
                    "  private-s: {file: sunKey.pem}\n") ==
         n + ":11:21: secrets.private-s.file: private key matches no connection's certificate " +
-            "(local certs of an auth: pubkey connection)");
+            "or public key (local certs or pubkeys of an auth: pubkey connection)");
   // Wrong and missing passphrase of an encrypted key.
   const std::string enc = "secrets:\n  private-m:\n    file: moonKeyEnc.pem\n";
   const std::string wrong =
@@ -229,4 +229,151 @@ TEST_CASE("peer config pubkey: two loaded configs negotiate", "[config][peer][ce
   CHECK(sa_b[0].remote_id == "sun.ikeme.test");
   CHECK(sa_a[0].children.size() == 1);
   CHECK(sa_b[0].children.size() == 1);
+}
+
+namespace {
+
+// Raw public keys: sun (ECDSA, its key in an ecdsa<suffix> section) and moon (RSA, its key in an
+// rsa<suffix> section) know each other's public key; no certificate and no CA anywhere.
+const std::string kSunRaw = R"(connections:
+  home:
+    remote_addrs: 192.0.2.2
+    proposals: aes128-sha256-x25519
+    local:
+      auth: pubkey
+      id: sun.ikeme.test
+      pubkeys: sunPub.der
+    remote:
+      auth: pubkey
+      id: moon.ikeme.test
+      pubkeys: [moonPubRsa.pem]
+    children:
+      net:
+        esp_proposals: aes128gcm16
+secrets:
+  ecdsa-sun:
+    file: sunKey.pem
+)";
+
+const std::string kMoonRaw = R"(connections:
+  home:
+    proposals: aes128-sha256-x25519
+    local:
+      auth: pubkey
+      id: moon.ikeme.test
+      pubkeys: moonPub.pem
+    remote:
+      auth: pubkey
+      id: sun.ikeme.test
+      pubkeys: [testPub.pem, sunPub.der]
+    children:
+      net:
+        esp_proposals: aes128gcm16
+secrets:
+  rsa-moon:
+    file: moonKeyEnc.pem
+    secret: moon-pass
+)";
+
+}  // namespace
+
+TEST_CASE("peer config pubkey: raw public keys and rsa/ecdsa key sections",
+          "[config][peer][cert]") {
+  const PeerConfig sun = load_ok(kSunRaw);
+  const ike::AuthConfig& local = sun.engine.connections[0].local;
+  CHECK(local.method == AuthMethodConfig::Pubkey);
+  CHECK(local.cert == nullptr);
+  REQUIRE(local.pubkeys.size() == 1);
+  CHECK(local.pubkeys[0]->describe() == "ECDSA P-256");
+  REQUIRE(local.key);
+  CHECK(local.key->matches(*local.pubkeys[0]));
+  const ike::AuthConfig& remote = sun.engine.connections[0].remote;
+  REQUIRE(remote.pubkeys.size() == 1);
+  CHECK(remote.pubkeys[0]->describe() == "RSA 2048");  // from a PKCS#1 RSAPublicKey file
+  CHECK(remote.trust == nullptr);
+  CHECK(sun.engine.trust_store == nullptr);
+
+  const PeerConfig moon = load_ok(kMoonRaw);
+  REQUIRE(moon.engine.connections[0].remote.pubkeys.size() == 2);
+  // The same key written as SubjectPublicKeyInfo and as PKCS#1.
+  CHECK(*moon.engine.connections[0].local.pubkeys[0] == *remote.pubkeys[0]);
+  REQUIRE(moon.engine.connections[0].local.key);
+
+  // The two configurations negotiate with nothing but the raw keys.
+  sim::Network net;
+  sim::Node& a = net.add("sun", "192.0.2.1", sun.engine);
+  sim::Node& b = net.add("moon", "192.0.2.2", moon.engine);
+  ike::Actions actions;
+  REQUIRE(a.engine->initiate("home", "", net.now(), actions, a.address).ok());
+  net.apply(a, actions);
+  net.run();
+  std::string log;
+  for (const sim::Node* node : {&a, &b})
+    for (const auto& l : node->log) log += l + "\n";
+  INFO(log);
+  REQUIRE(a.sas().size() == 1);
+  REQUIRE(b.sas().size() == 1);
+  CHECK(a.sas()[0].state == "ESTABLISHED");
+  CHECK(b.sas()[0].remote_id == "sun.ikeme.test");
+  CHECK(b.logged("successful (raw public key ECDSA P-256)"));
+  CHECK(a.logged("successful (raw public key RSA 2048)"));
+}
+
+TEST_CASE("peer config pubkey: raw public key and key section refusals", "[config][peer][cert]") {
+  const std::string n = kName;
+  // A key section whose key is of the other type.
+  CHECK(load_error("secrets:\n  rsa-s:\n    file: sunKey.pem\n") ==
+        n + ":3:11: secrets.rsa-s.file: 'sunKey.pem' holds an ECDSA P-256 key, but an " +
+            "rsa<suffix> section takes only RSA keys (use a private<suffix> section for any key " +
+            "type)");
+  CHECK(load_error("secrets:\n  ecdsa-m:\n    file: moonKey.pem\n") ==
+        n + ":3:11: secrets.ecdsa-m.file: 'moonKey.pem' holds an RSA 2048 key, but an " +
+            "ecdsa<suffix> section takes only ECDSA keys (use a private<suffix> section for any " +
+            "key type)");
+  CHECK(load_error("secrets:\n  rsa-m:\n    file: moonKeyEnc.pem\n    secret: nope\n")
+            .ends_with(" (wrong passphrase?)"));
+
+  const std::string remote = "connections:\n  c:\n    remote:\n";
+  CHECK(load_error(remote + "      pubkeys: moonPub.pem\n") ==
+        n + ":4:16: connections.c.remote.pubkeys: 'pubkeys' needs auth: pubkey");
+  CHECK(load_error(remote + "      auth: pubkey\n      pubkeys: moonPub.pem\n") ==
+        n + ":5:16: connections.c.remote.pubkeys: a peer authenticated by 'pubkeys' needs a " +
+            "configured remote 'id' (not %any): a raw public key vouches for no identity");
+  CHECK(
+      load_error(remote + "      auth: pubkey\n      id: \"%any\"\n      pubkeys: moonPub.pem\n") ==
+      n + ":5:11: connections.c.remote.id: a peer authenticated by 'pubkeys' needs a " +
+          "configured remote 'id' (not %any): a raw public key vouches for no identity");
+  CHECK(load_error(remote + "      auth: pubkey\n      id: m\n      cacerts: rootCa.pem\n" +
+                   "      pubkeys: moonPub.pem\n") ==
+        n + ":7:16: connections.c.remote.pubkeys: 'pubkeys' and 'cacerts' cannot be combined; " +
+            "ikeme authenticates the peer either by certificate or by raw public key");
+  CHECK(load_error(remote + "      auth: pubkey\n      id: m\n      pubkeys: moonPub.pem\n" +
+                   "      ca_id: x\n") ==
+        n + ":7:14: connections.c.remote.ca_id: 'ca_id' cannot be combined with 'pubkeys' (no " +
+            "CA is involved in raw public key authentication)");
+  CHECK(load_error(remote + "      auth: pubkey\n      id: m\n      pubkeys: [moonCert.pem]\n")
+            .starts_with(n + ":6:17: connections.c.remote.pubkeys[0]: 'moonCert.pem' is not a " +
+                         "public key: "));
+  CHECK(load_error(remote + "      auth: pubkey\n      id: m\n      pubkeys: [nothere.pem]\n") ==
+        n + ":6:17: connections.c.remote.pubkeys[0]: cannot read public key file 'nothere.pem': " +
+            "cannot open file");
+
+  const std::string local = "connections:\n  c:\n    local:\n      auth: pubkey\n";
+  const std::string psk =
+      "    remote:\n      auth: psk\nsecrets:\n  ike: {secret: a secret of "
+      "some length}\n";
+  CHECK(load_error(local + "      pubkeys: moonPub.pem\n" + psk +
+                   "  ecdsa-s: {file: sunKey.pem}\n") ==
+        n + ":5:16: connections.c.local.pubkeys: no private key in 'secrets' (private<suffix>, " +
+            "rsa<suffix> or ecdsa<suffix> sections) matches public key RSA 2048");
+  CHECK(load_error(local + "      pubkeys: [moonPub.pem, sunPub.der]\n" + psk) ==
+        n + ":5:16: connections.c.local.pubkeys: local 'pubkeys' takes exactly one public key " +
+            "file (2 given)");
+  CHECK(load_error(local + "      certs: moonCert.pem\n      pubkeys: moonPub.pem\n" + psk) ==
+        n + ":6:16: connections.c.local.pubkeys: 'pubkeys' and 'certs' cannot be combined; " +
+            "ikeme authenticates us either by certificate or by raw public key");
+  // An rsa<suffix> key for a raw public key side loads like a private<suffix> one.
+  const PeerConfig ok =
+      load_ok(local + "      pubkeys: moonPub.pem\n" + psk + "  rsa-m: {file: moonKey.pem}\n");
+  CHECK(ok.engine.connections[0].local.key != nullptr);
 }

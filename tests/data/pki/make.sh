@@ -132,3 +132,9 @@ rm -f /tmp/ikeme-pki-make.err
 # moonKeyEnc.pem (config tests, passphrase "moon-pass"): moonKey.pem with legacy PEM encryption,
 # made once with
 #   openssl rsa -in moonKey.pem -aes256 -traditional -passout pass:moon-pass -out moonKeyEnc.pem
+
+# Raw public keys (pubkeys tests): SubjectPublicKeyInfo PEM and DER, and a PKCS#1 RSAPublicKey.
+openssl pkey -in moonKey.pem -pubout -out moonPub.pem
+openssl rsa -in moonKey.pem -RSAPublicKey_out -out moonPubRsa.pem 2>/dev/null
+openssl pkey -in sunKey.pem -pubout -outform DER -out sunPub.der
+openssl pkey -in testKey.pem -pubout -out testPub.pem

@@ -90,5 +90,8 @@ issue moonLongCert.pem moonLongKey.pem long3Cert.pem long3Key.pem 10 "$O, CN=moo
   --san moon.ikeme.test --san 192.168.0.1
 issue carolLongCert.pem carolLongKey.pem long3Cert.pem long3Key.pem 11 "$O, CN=carol@ikeme.test" \
   --san carol@ikeme.test
+# Raw public keys (the pubkeys case).
+openssl pkey -in moonKey.pem -pubout -out moonPub.pem
+openssl pkey -in carolEcKey.pem -pubout -out carolEcPub.pem
 chmod 644 ./*.pem
 rm -f /tmp/ikeme-pki-interop.err
