@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# The main demo: installs what is missing, builds, and decodes a real strongSwan double-NAT
-# mediation run (registrations, ME_CONNECT relay, connectivity checks, direct IKE, ESP) with
-# ikemectl, which names the IKE-ME code points that Wireshark does not know.
+# The main demo: installs what is missing, builds, then runs the double-NAT demo
+# (scripts/double_nat_demo.sh): two peers, each behind its own NAT, register at ikeme-mediator,
+# exchange endpoints, punch through both NATs and ping through their direct ESP tunnel, all in
+# network namespaces that are removed again afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh release
-echo
-echo "== ikemectl decode tests/data/strongswan-p2p/public.pcap"
-build/release/peer/ctl/ikemectl decode tests/data/strongswan-p2p/public.pcap
+scripts/double_nat_demo.sh build/release

@@ -18,7 +18,9 @@ packages=(
 # qemu through the team's harness next to the repository (../shared/kvm-xfrm, or
 # $IKEME_KVM_XFRM). Its setup.sh installs qemu and that kernel; run it only while they are
 # missing. Without the harness those tests fail (they say how to fix it).
-harness=${IKEME_KVM_XFRM:-$(cd "$(dirname "$0")/.." && pwd)/../shared/kvm-xfrm}
+# shellcheck source=kvm_harness.sh
+source "$(dirname "$0")/kvm_harness.sh"
+harness=$(ikeme_kvm_harness "$(cd "$(dirname "$0")/.." && pwd)")
 if [[ -x "$harness/setup.sh" ]]; then
   for p in qemu-system-x86 busybox-static linux-image-amd64; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -15,8 +15,8 @@
 # list-sas --json / swanctl --list-sas), alice reaching bob at sun's public address, and for ikeme
 # peers what list-sas shows of the mediation (mediator, pseudonyms, pair type, timings) and that
 # `ikemectl explain peer` says it is up.
-# The ping through the tunnel needs the ESP data plane in ikeme-peer (not on this branch): with
-# MED_PING=1 it is checked too (charon-only peers have one already).
+# Then ICMP both ways through the direct tunnel (ikeme-peer's default data plane here is the
+# userspace backend; charon uses kernel-libipsec).
 # Needs root; without root it fails, it does not skip. IKM_KEEP_RUN_DIR=1 keeps the logs.
 set -euo pipefail
 
@@ -121,9 +121,8 @@ if [[ $K_BOB == ikeme ]]; then
   check "$TAG: bob's list-sas shows the pair alice's IKE_SA_INIT came over" \
     bash -c "'$IKEMECTL' --socket '$(ikeme_sock bob)' list-sas --ike peer | grep -q 'chosen by the peer'"
 fi
-if [[ -n "${MED_PING:-}" || ($K_ALICE == charon && $K_BOB == charon) ]]; then
-  check "$TAG: ping alice -> bob through the tunnel" netns_ping alice "$NAT_ALICE_INNER" "$NAT_BOB_INNER" 3
-fi
+check "$TAG: ping alice -> bob through the tunnel" netns_ping alice "$NAT_ALICE_INNER" "$NAT_BOB_INNER" 3
+check "$TAG: ping bob -> alice through the tunnel" netns_ping bob "$NAT_BOB_INNER" "$NAT_ALICE_INNER" 3
 ((IKM_CHECKS_FAILED == 0)) || med_dump_logs
 med_stop_all
 nat_topo_destroy

@@ -11,12 +11,14 @@ set -euo pipefail
 driver=$(readlink -f "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-harness=${IKEME_KVM_XFRM:-$repo/../shared/kvm-xfrm}
+# shellcheck source=../../scripts/kvm_harness.sh
+source "$repo/scripts/kvm_harness.sh"
+harness=$(ikeme_kvm_harness "$repo")
 runner=$harness/run-in-kernel.sh
 if [[ ! -x "$runner" ]]; then
   echo "FAIL: VM harness not found at $runner" >&2
   echo "      The XFRM data plane can only be tested in a kernel with ESP. Put the kvm-xfrm" >&2
-  echo "      harness at ../shared/kvm-xfrm (relative to the repository) or set IKEME_KVM_XFRM," >&2
+  echo "      harness at ../shared/kvm-xfrm (next to the repository) or /work/shared/kvm-xfrm, or set IKEME_KVM_XFRM," >&2
   echo "      then run its setup.sh once as root (see docs/testing.md)." >&2
   exit 1
 fi
