@@ -30,7 +30,11 @@ start=$SECONDS
 rc=0
 # cwd must be visible in the guest: the repository (read-only there) is.
 cd "$repo"
-"$runner" -q --timeout 200 -- bash "$here/daemon_cases.sh" "$peer" "$ctl" || rc=$?
+# The guest sees the host's / read-only, but not the host's /tmp or /run: share the repository
+# and the build directory explicitly, so that a clone anywhere (a CI workspace under /tmp) works.
+shares=(--share "$repo")
+case "$(dirname "$peer")" in "$repo"/*) ;; *) shares+=(--share "$(dirname "$peer")") ;; esac
+"$runner" -q --timeout 200 "${shares[@]}" -- bash "$here/daemon_cases.sh" "$peer" "$ctl" || rc=$?
 echo "VM run: $((SECONDS - start)) s, exit $rc"
 if ((rc == 125)); then
   echo "FAIL: the VM did not start (harness error above); run $harness/setup.sh as root" >&2
