@@ -291,22 +291,15 @@ void IkeEngine::rotate_cookie_secret(Timestamp now) {
 Status<std::string> IkeEngine::initiate(const std::string& connection, const std::string& child,
                                         Timestamp now, Actions& out,
                                         std::optional<IpAddress> source) {
-  std::shared_ptr<const ConnectionConfig> conn;
-  for (const auto& c : connections_)
-    if (c->name == connection) conn = c;
-  if (!conn) return Unexpected{"no connection named '" + connection + "'"};
+  auto found = find_connection(connection);
+  if (!found) return Unexpected{found.error()};
+  std::shared_ptr<const ConnectionConfig> conn = *found;
   if (conn->remote_addrs.empty())
     return Unexpected{"connection '" + connection + "' has no remote_addrs to initiate to"};
   if (conn->proposals.empty())
     return Unexpected{"connection '" + connection + "' has no proposals"};
-  const ChildConfig* child_cfg = nullptr;
-  for (const ChildConfig& c : conn->children)
-    if (child.empty() || c.name == child) {
-      child_cfg = &c;
-      break;
-    }
-  if (!child.empty() && !child_cfg)
-    return Unexpected{"connection '" + connection + "' has no child '" + child + "'"};
+  auto child_cfg = find_child(*conn, child);
+  if (!child_cfg) return Unexpected{child_cfg.error()};
   Endpoint remote{conn->remote_addrs.front(), conn->remote_port};
   IpAddress local_addr = !conn->local_addrs.empty() ? conn->local_addrs.front()
                          : source                   ? *source
@@ -327,16 +320,41 @@ Status<std::string> IkeEngine::initiate(const std::string& connection, const std
       break;
     }
   uint32_t id = next_sa_id_++;
-  auto sa = IkeSa::initiate(id, conn, child_cfg, local, remote, only, context(), now, out);
+  auto started = adopt_initiated(
+      IkeSa::initiate(id, conn, *child_cfg, local, remote, only, context(), now, out));
+  if (!started) return Unexpected{started.error()};
+  return {};
+}
+
+Result<std::shared_ptr<const ConnectionConfig>, std::string> IkeEngine::find_connection(
+    const std::string& connection) const {
+  std::shared_ptr<const ConnectionConfig> conn;
+  for (const auto& c : connections_)
+    if (c->name == connection) conn = c;
+  if (!conn) return Unexpected{"no connection named '" + connection + "'"};
+  return conn;
+}
+
+Result<const ChildConfig*, std::string> IkeEngine::find_child(const ConnectionConfig& conn,
+                                                              const std::string& child) {
+  for (const ChildConfig& c : conn.children)
+    if (child.empty() || c.name == child) return &c;
+  if (!child.empty())
+    return Unexpected{"connection '" + conn.name + "' has no child '" + child + "'"};
+  return static_cast<const ChildConfig*>(nullptr);  // no children: an IKE SA alone
+}
+
+Result<uint32_t, std::string> IkeEngine::adopt_initiated(std::unique_ptr<IkeSa> sa) {
   if (sa->dead()) {
     ++stats_.ike_failed;
-    return Unexpected{"IKE SA could not be started (see log)"};
+    return Unexpected{std::string("IKE SA could not be started (see log)")};
   }
+  const uint32_t id = sa->id();
   uint64_t spi = sa->our_spi();
   sas_[spi] = std::move(sa);
   schedule(spi);
   attempt_of_[id] = 1;
-  return {};
+  return id;
 }
 
 Status<std::string> IkeEngine::terminate(const std::string& connection, uint32_t sa_id,

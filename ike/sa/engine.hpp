@@ -90,6 +90,14 @@ class IkeEngine {
 
  private:
   SaContext context();
+  // Shared by initiate() and initiate_mediated(): the named connection, its child (the first
+  // when `child` is empty; null when it has none), each with the error the caller reports; and
+  // taking a freshly initiated SA into the SPI index (its id, or why it died at once).
+  Result<std::shared_ptr<const ConnectionConfig>, std::string> find_connection(
+      const std::string& connection) const;
+  static Result<const ChildConfig*, std::string> find_child(const ConnectionConfig& conn,
+                                                            const std::string& child);
+  Result<uint32_t, std::string> adopt_initiated(std::unique_ptr<IkeSa> sa);
   using SaMap = std::map<uint64_t, std::unique_ptr<IkeSa>>;  // by our SPI
   // Returns the SPI of the IKE SA it created, if any.
   std::optional<uint64_t> handle_init_request(Endpoint local, Endpoint remote, const Message& m,

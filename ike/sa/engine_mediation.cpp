@@ -20,22 +20,15 @@ Result<uint32_t, std::string> IkeEngine::initiate_mediated(const std::string& co
                                                            const std::string& child, Endpoint local,
                                                            Endpoint remote, Bytes connect_id,
                                                            Timestamp now, Actions& out) {
-  std::shared_ptr<const ConnectionConfig> conn;
-  for (const auto& c : connections_)
-    if (c->name == connection) conn = c;
-  if (!conn) return Unexpected{"no connection named '" + connection + "'"};
+  auto found = find_connection(connection);
+  if (!found) return Unexpected{found.error()};
+  std::shared_ptr<const ConnectionConfig> conn = *found;
   if (conn->mediated_by.empty())
     return Unexpected{"connection '" + connection + "' is not mediated"};
   if (conn->proposals.empty())
     return Unexpected{"connection '" + connection + "' has no proposals"};
-  const ChildConfig* child_cfg = nullptr;
-  for (const ChildConfig& c : conn->children)
-    if (child.empty() || c.name == child) {
-      child_cfg = &c;
-      break;
-    }
-  if (!child.empty() && !child_cfg)
-    return Unexpected{"connection '" + connection + "' has no child '" + child + "'"};
+  auto child_cfg = find_child(*conn, child);
+  if (!child_cfg) return Unexpected{child_cfg.error()};
   bool only = true;
   for (const auto& [spi, other] : sas_)
     if (!other->dead() && other->connection_name() == conn->name) {
@@ -43,17 +36,8 @@ Result<uint32_t, std::string> IkeEngine::initiate_mediated(const std::string& co
       break;
     }
   uint32_t id = next_sa_id_++;
-  auto sa = IkeSa::initiate(id, conn, child_cfg, local, remote, only, context(), now, out,
-                            std::move(connect_id));
-  if (sa->dead()) {
-    ++stats_.ike_failed;
-    return Unexpected{std::string("IKE SA could not be started (see log)")};
-  }
-  uint64_t spi = sa->our_spi();
-  sas_[spi] = std::move(sa);
-  schedule(spi);
-  attempt_of_[id] = 1;
-  return id;
+  return adopt_initiated(IkeSa::initiate(id, conn, *child_cfg, local, remote, only, context(), now,
+                                         out, std::move(connect_id)));
 }
 
 bool IkeEngine::admit_mediated_init(const Message& m, const Endpoint& local, const Endpoint& remote,
