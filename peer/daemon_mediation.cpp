@@ -14,6 +14,7 @@ using ike::Subsystem;
 void Daemon::start_mediation() {
   MediationClientConfig mc;
   mc.exclusions = config_.ice.exclusions;
+  mc.agent.transaction_timeout = config_.ice.transaction_timeout;
   mc.agent.ike_port = config_.engine.port;
   mc.source_for = [this](const ike::ConnectionConfig& c) { return source_for(c); };
   mc.host_addresses = [this] {
