@@ -253,12 +253,17 @@ if [[ $ORDER == simultaneous ]]; then
   for h in alice bob; do
     [[ ${MED_KIND[$h]} == ikeme ]] || continue
     check_eq "$TAG: $h has exactly one direct IKE SA" 1 "$(ikeme_direct_sas "$h")"
-    check "$TAG: $h saw both ME_CONNECTs and decided" grep -q 'both sides sent ME_CONNECT' "$(ikeme_log "$h")"
+    # With a charon peer the overlap is not guaranteed (swanctl may initiate late).
+    if [[ $K_ALICE == ikeme && $K_BOB == ikeme ]]; then
+      check "$TAG: $h saw both ME_CONNECTs and decided" grep -q 'both sides sent ME_CONNECT' "$(ikeme_log "$h")"
+    fi
   done
-  if [[ $K_MED == ikeme ]]; then
+  if [[ $K_MED == ikeme && $K_ALICE == ikeme && $K_BOB == ikeme ]]; then
     check_eq "$TAG: exactly one transaction went on (relayed responses)" 1 \
       "$(mediator_stat relayed-responses)"
   fi
+  # charon has no rule for this: it answers every relayed request, so the mediator may relay two
+  # responses; ikeme ignores the one for its dropped attempt (docs/ike-me-protocol.md).
 fi
 check "$TAG: ping alice -> bob through the tunnel" netns_ping alice "$NAT_ALICE_INNER" "$NAT_BOB_INNER" 3
 check "$TAG: ping bob -> alice through the tunnel" netns_ping bob "$NAT_BOB_INNER" "$NAT_ALICE_INNER" 3
