@@ -617,7 +617,7 @@ void MediationClient::take(ice::AgentOutput& ice_out, Timestamp now, Actions& ou
       return;
     }
     // The peer may still be checking: tell it through the server (ignored by strongSwan's).
-    signal_failure(*m, out);
+    signal_failure(*m);
     attempt_failed(*m, std::string("connectivity checks failed: ") + f.to_string(), now, out);
   }
 }

@@ -187,7 +187,7 @@ class MediationClient : public ike::MediationHooks {
   void attempt_failed(Mediated& m, const std::string& why, ike::Timestamp now, ike::Actions& out);
   // The failure signal (mediation_failure.cpp): every pair of ours failed, tell the peer; the
   // server's answer to that; the peer's signal relayed to us.
-  void signal_failure(const Mediated& m, ike::Actions& out);
+  void signal_failure(const Mediated& m);
   void failure_signal_answered(const std::string& mediation, const Bytes& connect_id,
                                const std::vector<ike::Payload>& payloads, ike::Actions& out);
   void peer_reported_failure(const ike::IkeSa& sa, const std::string& connection,

@@ -25,7 +25,7 @@ bool has_notify(const std::vector<Payload>& payloads, NotifyType type) {
 
 }  // namespace
 
-void MediationClient::signal_failure(const Mediated& m, Actions&) {
+void MediationClient::signal_failure(const Mediated& m) {
   const auto* c = config_of(m.connection);
   if (!c || !m.peer || m.connect_id.empty()) return;
   // Called from inside engine callbacks too (a check list without pairs fails at once): the

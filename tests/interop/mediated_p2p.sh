@@ -249,6 +249,14 @@ if [[ $K_BOB == ikeme && $ORDER != simultaneous ]]; then
   check "$TAG: bob's list-sas shows the pair alice's IKE_SA_INIT came over" \
     bash -c "'$IKEMECTL' --socket '$(ikeme_sock bob)' list-sas --ike peer | grep -q 'chosen by the peer'"
 fi
+if [[ $ORDER == checks-fail ]]; then
+  check "$TAG: alice's list-sas counts the failed attempt" \
+    bash -c "'$IKEMECTL' --socket '$(ikeme_sock alice)' list-sas --ike peer | grep -q 'after 1 failed attempt(s), the last checks: timeout'"
+  if [[ $K_MED == ikeme && $K_BOB == ikeme ]]; then
+    check "$TAG: bob's list-sas names the peer's report" \
+      bash -c "'$IKEMECTL' --socket '$(ikeme_sock bob)' list-sas --ike peer | grep -q 'the last checks: the peer reported that every pair failed'"
+  fi
+fi
 if [[ $ORDER == simultaneous ]]; then
   for h in alice bob; do
     [[ ${MED_KIND[$h]} == ikeme ]] || continue
