@@ -145,6 +145,11 @@ if [[ $ORDER == simultaneous ]]; then
   med_peer_start "$K_ALICE" alice
   check "$TAG: alice registers" ikm_wait_until 10 peer_registered alice
   check "$TAG: bob registers" ikm_wait_until 10 peer_registered bob
+  for h in alice bob; do  # and the peers know it themselves (the server learns it first)
+    if [[ ${MED_KIND[$h]} == ikeme ]]; then
+      ikm_wait_until 10 bash -c "[[ \"\$('$IKEMECTL' --socket '$(ikeme_sock "$h")' explain medsrv)\" == 'medsrv is registered'* ]]" || true
+    fi
+  done
   # carol holds back every ME_CONNECT it sends (exchange type 240 in the IKE header after the
   # UDP header and the non-ESP marker), so both requests are pending when the relays arrive.
   nsx carol nft -f - <<'NFT'
@@ -166,7 +171,7 @@ NFT
   done
   wait "${pids[@]}" || true
   if [[ $K_MED == ikeme ]]; then
-    check "$TAG: carol got both ME_CONNECT requests" ikm_wait_until 5 mediator_stat_at_least relays 2
+    check "$TAG: carol got both ME_CONNECT requests" ikm_wait_until 10 mediator_stat_at_least relays 2
   else
     sleep 1
   fi
