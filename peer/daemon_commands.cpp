@@ -232,6 +232,7 @@ Status<std::string> Daemon::reload(const std::string& trigger) {
   force_encapsulation(next.engine, false);
   engine_->reload(next.engine);
   mediation_->set_exclusions(next.ice.exclusions);
+  mediation_->set_transaction_timeout(next.ice.transaction_timeout);
   config_ = std::move(next);
   log(Subsystem::CFG, 1,
       "reloaded " + options_.config_path.string() + " (" + trigger +
