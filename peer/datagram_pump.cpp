@@ -80,7 +80,9 @@ void DatagramPump::send(const ike::SendDatagram& d) {
 }
 
 void DatagramPump::drain() {
+  intercepted_ = false;
   for (UdpSocket& s : sockets_.sockets()) drain(s);
+  if (intercepted_ && batch_done_ && !stopped_) batch_done_();
   update_idle();
 }
 
@@ -111,7 +113,10 @@ void DatagramPump::drain(UdpSocket& socket) {
                      std::to_string(kRecvSlot) + " bytes dropped");
         continue;
       }
-      if (intercept_ && intercept_(d, std::span<uint8_t>(data, d.size))) continue;
+      if (intercept_ && intercept_(d, std::span<uint8_t>(data, d.size))) {
+        intercepted_ = true;
+        continue;
+      }
       queue_.push_back(QueuedDatagram{d, std::vector<uint8_t>(data, data + d.size)});
       queued_bytes_ += d.size;
     }
