@@ -1,5 +1,6 @@
 #include "peer/datagram_pump.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace ikeme::peer {
@@ -105,23 +106,35 @@ void DatagramPump::drain(UdpSocket& socket) {
     for (int i = 0; i < n && !stopped_; ++i) {
       const ReceivedDatagram& d = meta[static_cast<size_t>(i)];
       uint8_t* data = buffer_.data() + static_cast<size_t>(i) * kRecvSlot;
-      ++counters_.datagrams_received;
       if (d.truncated) {
+        ++counters_.datagrams_received;
         ++counters_.truncated;
         log_.log(Subsystem::NET, 1,
                  "datagram from " + d.remote.to_string() + " larger than " +
                      std::to_string(kRecvSlot) + " bytes dropped");
         continue;
       }
-      if (intercept_ && intercept_(d, std::span<uint8_t>(data, d.size))) {
-        intercepted_ = true;
-        continue;
+      // A UDP GRO read holds several datagrams of segment_size bytes (the last one shorter).
+      const size_t step = d.segment_size ? d.segment_size : d.size;
+      for (size_t off = 0; off < d.size && !stopped_; off += step) {
+        ReceivedDatagram one = d;
+        one.size = std::min(step, d.size - off);
+        one.segment_size = 0;
+        handle_received(one, data + off);
       }
-      queue_.push_back(QueuedDatagram{d, std::vector<uint8_t>(data, data + d.size)});
-      queued_bytes_ += d.size;
     }
     if (n < static_cast<int>(kRecvBatch)) return;  // the socket is empty
   }
+}
+
+void DatagramPump::handle_received(const ReceivedDatagram& d, uint8_t* data) {
+  ++counters_.datagrams_received;
+  if (intercept_ && intercept_(d, std::span<uint8_t>(data, d.size))) {
+    intercepted_ = true;
+    return;
+  }
+  queue_.push_back(QueuedDatagram{d, std::vector<uint8_t>(data, data + d.size)});
+  queued_bytes_ += d.size;
 }
 
 void DatagramPump::handle_queued() {

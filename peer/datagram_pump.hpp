@@ -88,6 +88,7 @@ class DatagramPump {
     DatagramPump* pump = nullptr;
   };
   void drain(UdpSocket& socket);
+  void handle_received(const ReceivedDatagram& d, uint8_t* data);  // intercepted or queued
   void handle_queued();  // at most kReadBurst datagrams from queue_
   void update_idle();
 

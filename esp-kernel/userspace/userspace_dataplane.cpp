@@ -1,6 +1,7 @@
 #include "esp-kernel/userspace/userspace_dataplane.hpp"
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -294,6 +295,17 @@ Status<std::string> UserspaceDataplane::prepare_nat_t_socket(int fd) {
       log(1, std::string("cannot enlarge the NAT-T socket's buffers: ") + std::strerror(errno));
   }
   if (auto s = sender_.add_socket(fd); !s) return s;
+  if (!options_.tun_offload) {
+    sender_.set_gso(false);
+    return {};
+  }
+  // UDP GRO: ESP that a peer sent with UDP GSO (or the kernel joined) arrives as one read of up
+  // to 64 KiB, which the daemon's receive loop cuts at the segment size.
+  int on = 1;
+  const bool gro = ::setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
+  log(1, std::string("NAT-T socket: UDP GSO for outbound ESP") +
+             (gro ? ", UDP GRO for inbound ESP"
+                  : std::string(", no UDP GRO (") + std::strerror(errno) + ")"));
   return {};
 }
 
@@ -335,7 +347,10 @@ std::span<uint8_t> UserspaceDataplane::slot_room(size_t index) {
 void UserspaceDataplane::send_batch() {
   slots_used_ = 0;
   std::string error;
-  if (size_t refused = sender_.flush(error)) {
+  const size_t refused = sender_.flush(error);
+  if (std::string gso = sender_.take_gso_error(); !gso.empty())
+    log(1, "UDP GSO refused (" + gso + "): sending ESP datagram by datagram from now on");
+  if (refused) {
     const uint64_t before = stats_.send_errors;
     stats_.send_errors += refused;
     if (before == 0 || std::bit_width(stats_.send_errors) != std::bit_width(before))
