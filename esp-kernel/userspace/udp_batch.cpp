@@ -190,8 +190,7 @@ void UdpBatchSender::send_queued() {
     }
     if (n < 0 && errno == EINTR) continue;
     const int e = errno;
-    if (msg_count_[sent] > 1 &&
-        (e == EIO || e == EINVAL || e == ENOPROTOOPT || e == EOPNOTSUPP)) {
+    if (msg_count_[sent] > 1 && (e == EIO || e == EINVAL || e == ENOPROTOOPT || e == EOPNOTSUPP)) {
       // The kernel or the route cannot take UDP GSO: datagram by datagram from here on.
       gso_ = false;
       gso_error_ = std::strerror(e);

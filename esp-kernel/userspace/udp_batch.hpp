@@ -27,7 +27,7 @@ namespace ikeme::esp {
 
 class UdpBatchSender {
  public:
-  static constexpr size_t kMaxBatch = 128;      // datagrams queued at most
+  static constexpr size_t kMaxBatch = 128;       // datagrams queued at most
   static constexpr size_t kMaxGsoSegments = 64;  // per UDP_SEGMENT message (UDP_MAX_SEGMENTS)
 
   UdpBatchSender();
