@@ -11,7 +11,8 @@
 #
 # usage: tests/bench/esp_throughput.sh [BUILD_DIR=build/release] [SECONDS=10] [ROUNDS=2]
 #   IKEME_ESP=chacha20poly1305 runs ikeme's tunnel with another ESP proposal (charon's stays
-#   aes128gcm16). Both tunnels are up at the same time in separate namespace pairs and the runs
+#   aes128gcm16); IKEME_OFFLOAD=no runs it with tun_offload: no (no TUN/UDP offloads, one
+#   packet per read, write and datagram: the data plane as it was before them). Both tunnels are up at the same time in separate namespace pairs and the runs
 #   alternate (ikeme, charon, ikeme, ...); medians over the rounds. Besides Mbit/s it prints the
 #   daemons' CPU seconds and Mbit per daemon CPU-second, which a loaded machine distorts less,
 #   how busy the whole machine was, and the drops on the way (UDP receive buffer overflows and
@@ -25,6 +26,7 @@ BUILD=${1:-$ROOT/build/release}
 SECS=${2:-10}
 ROUNDS=${3:-2}
 IKEME_ESP=${IKEME_ESP:-aes128gcm16}
+IKEME_OFFLOAD=${IKEME_OFFLOAD:-yes}
 [[ $EUID -eq 0 ]] || { echo "esp_throughput: needs root" >&2; exit 1; }
 for tool in iperf3 swanctl /usr/lib/ipsec/charon; do
   command -v "$tool" >/dev/null || { echo "esp_throughput: $tool missing" >&2; exit 1; }
@@ -102,7 +104,8 @@ for side in il ir; do
   else la=192.0.2.2 ra=192.0.2.1 lts=10.2.0.10/32 rts=10.1.0.10/32 id=right peer=left; fi
   ikeme_conf_psk_peer "$side" local_addrs="$la" remote_addrs="$ra" local_id="$id@bench" \
     remote_id="$peer@bench" psk="$PSK" local_ts="$lts" remote_ts="$rts" log_level=1 \
-    esp_proposals="$IKEME_ESP" extra_daemon="  esp_backend: userspace"
+    esp_proposals="$IKEME_ESP" extra_daemon="  esp_backend: userspace
+  tun_offload: $IKEME_OFFLOAD"
   ikeme_start "$side" "$side"
 done
 ikeme_ctl il initiate --ike peer --timeout 10 >/dev/null
@@ -156,11 +159,17 @@ for ((round = 1; round <= ROUNDS; round++)); do
     perf_pid=$!
     ikm_on_cleanup "kill -INT $perf_pid 2>/dev/null || true"
   fi
-  measure "ikeme userspace ($IKEME_ESP)" il ir "$(ikeme_pid il)" "$(ikeme_pid ir)"
+  measure "ikeme userspace ($IKEME_ESP$([[ $IKEME_OFFLOAD == no ]] && echo ", no offload"))" il ir "$(ikeme_pid il)" "$(ikeme_pid ir)"
   if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   measure "charon kernel-libipsec (aes128gcm16)" cl cr "$(charon_pid cl)" "$(charon_pid cr)"
 done
 echo "machine load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+for side in il ir; do  # the ikeme data planes' own counters (offloads, drops)
+  echo "ikeme $side data plane: $(ikeme_ctl "$side" --json stats 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin).get("stats", {}).get("dataplane", {})
+print(", ".join("%s %s" % (k, v) for k, v in d.items()))' || echo "(no stats)")"
+done
 
 echo
 "$IKM_RUN_DIR/bin/esp_crypto_speed" 1 1400
