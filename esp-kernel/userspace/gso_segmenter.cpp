@@ -39,7 +39,9 @@ Result<Layout, std::string> layout_of(std::span<const uint8_t> p, uint8_t gso) {
   }
   const bool tcp_gso = gso == VirtioNetHdr::kGsoTcpV4 || gso == VirtioNetHdr::kGsoTcpV6;
   if (tcp_gso) {
-    if (l.protocol != IPPROTO_TCP) return Unexpected{std::string("TCP GSO on a non-TCP packet")};
+    if (l.protocol != IPPROTO_TCP)
+      return Unexpected{std::string(l.v4 ? "TCP GSO on a non-TCP packet"
+                                         : "TCP GSO on IPv6 with extension headers or not TCP")};
     if (l.v4 != (gso == VirtioNetHdr::kGsoTcpV4))
       return Unexpected{std::string("TCP GSO type does not match the IP version")};
     if (p.size() < l.l4 + 20) return Unexpected{std::string("truncated TCP header")};
@@ -47,7 +49,9 @@ Result<Layout, std::string> layout_of(std::span<const uint8_t> p, uint8_t gso) {
     if (thl < 20 || p.size() < l.l4 + thl) return Unexpected{std::string("bad TCP header length")};
     l.hdr = l.l4 + thl;
   } else {  // UDP L4
-    if (l.protocol != IPPROTO_UDP) return Unexpected{std::string("UDP GSO on a non-UDP packet")};
+    if (l.protocol != IPPROTO_UDP)
+      return Unexpected{std::string(l.v4 ? "UDP GSO on a non-UDP packet"
+                                         : "UDP GSO on IPv6 with extension headers or not UDP")};
     if (p.size() < l.l4 + 8) return Unexpected{std::string("truncated UDP header")};
     l.hdr = l.l4 + 8;
   }
