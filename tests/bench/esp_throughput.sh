@@ -74,6 +74,7 @@ machine_busy() {
 # receiving socket had no room for; packets a full TUN queue dropped)
 drops() {
   local rcvbuf txdrop
+  # shellcheck disable=SC2016  # awk's own $fields
   rcvbuf=$(nsx "$1" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 } else print $c }' /proc/net/snmp)
   txdrop=$(nsx "$1" cat /proc/net/dev | awk 'NR > 2 { sub(/:/, " "); s += $13 } END { print s + 0 }')
   echo "$rcvbuf $txdrop"
