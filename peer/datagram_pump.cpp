@@ -114,13 +114,18 @@ void DatagramPump::drain(UdpSocket& socket) {
                      std::to_string(kRecvSlot) + " bytes dropped");
         continue;
       }
-      // A UDP GRO read holds several datagrams of segment_size bytes (the last one shorter).
-      const size_t step = d.segment_size ? d.segment_size : d.size;
-      for (size_t off = 0; off < d.size && !stopped_; off += step) {
+      if (!d.segment_size) {
+        handle_received(d, data);
+        continue;
+      }
+      // A UDP GRO read holds several datagrams of segment_size bytes (the last one shorter);
+      // they count towards the burst limit one by one.
+      for (size_t off = 0; off < d.size && !stopped_; off += d.segment_size) {
         ReceivedDatagram one = d;
-        one.size = std::min(step, d.size - off);
+        one.size = std::min(d.segment_size, d.size - off);
         one.segment_size = 0;
         handle_received(one, data + off);
+        if (off > 0) ++done;
       }
     }
     if (n < static_cast<int>(kRecvBatch)) return;  // the socket is empty
