@@ -491,6 +491,7 @@ constexpr std::string_view kDaemonKeys[] = {"listen",
                                             "esp_backend",
                                             "tun_name",
                                             "tun_mtu",
+                                            "tun_offload",
                                             "replay_window",
                                             "install_routes",
                                             "firewall",
@@ -599,6 +600,8 @@ Check read_daemon(const YamlNode& map, PeerConfig& out) {
   }
   CFG_TRY(mtu, optional_integer(map, "tun_mtu", 576, 65535));
   if (mtu) out.daemon.tun_mtu = static_cast<uint32_t>(*mtu);
+  CFG_TRY(offload, optional_bool(map, "tun_offload"));
+  if (offload) out.daemon.tun_offload = *offload;
   CFG_TRY(window, optional_integer(map, "replay_window", 64, 65536));
   if (window) out.daemon.replay_window = static_cast<uint32_t>(*window);
   CFG_TRY(routes, optional_bool(map, "install_routes"));

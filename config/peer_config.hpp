@@ -32,6 +32,7 @@ struct DaemonSettings {
   EspBackend esp_backend = EspBackend::Auto;
   std::string tun_name = "ikeme0";  // userspace data plane
   uint32_t tun_mtu = 1400;
+  bool tun_offload = true;        // userspace: IFF_VNET_HDR, TSO/USO in, joined TCP segments out
   uint32_t replay_window = 1024;  // packets, a multiple of 64 (rounded up)
   bool install_routes = true;     // routes to the remote traffic selectors
   bool firewall = false;          // XFRM: nftables rules admitting each CHILD_SA's traffic

@@ -82,12 +82,21 @@ struct DataplaneStats {
   uint64_t send_errors = 0;    // outbound ESP the socket refused
   uint64_t device_errors = 0;  // TUN read/write failures
   uint64_t too_big = 0;        // outbound packets larger than the buffers
+  // Userspace with TUN offloads: GSO super-packets read and the segments cut out of them;
+  // inbound TCP segments joined into GSO writes, and the writes to the device.
+  uint64_t gso_packets = 0;
+  uint64_t gso_segments = 0;
+  uint64_t joined_segments = 0;
+  uint64_t device_writes = 0;
 };
 
 struct DataplaneOptions {
   Backend backend = Backend::Auto;
   std::string tun_name = "ikeme0";  // userspace: the TUN device (created, removed on exit)
   uint32_t tun_mtu = 1400;
+  // userspace: TUN offloads (IFF_VNET_HDR, TSO/USO, checksum offload; segmented in userspace)
+  // and joined TCP segments on the way in; off, or where the kernel lacks them, plain packets.
+  bool tun_offload = true;
   uint32_t replay_window = 1024;  // packets (RFC 4303 §3.4.3); userspace and XFRM
   // XFRM: every SA and policy we install carries reqids from this base, so that a restarted
   // daemon can flush what a crashed predecessor left behind (flush_stale) and touch nothing else.
@@ -126,6 +135,9 @@ class Dataplane {
   // buffer is the daemon's receive buffer, reused for the next datagram).
   virtual void handle_esp(const ike::Endpoint& local, const ike::Endpoint& remote,
                           std::span<uint8_t> datagram, ike::Timestamp now) = 0;
+  // The end of a batch of handle_esp() calls (one drain of the sockets): the userspace backend
+  // writes the TCP segments it held back to join them.
+  virtual void flush_received() {}
 
   // Removes everything this backend installed (daemon exit). Idempotent.
   virtual void shutdown() = 0;

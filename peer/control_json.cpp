@@ -276,6 +276,10 @@ Json stats_json(const StatsInput& in) {
         {"send-errors", s.send_errors},
         {"device-errors", s.device_errors},
         {"too-big", s.too_big},
+        {"gso-packets", s.gso_packets},
+        {"gso-segments", s.gso_segments},
+        {"joined-segments", s.joined_segments},
+        {"device-writes", s.device_writes},
     };
   } else {
     j["dataplane"] = Json{{"backend", "none"}};

@@ -210,14 +210,16 @@ Status<std::string> Daemon::reload(const std::string& trigger) {
         "listen addresses, ports and the control socket change only with a restart; keeping "
         "the current ones");
   if (next.daemon.esp_backend != old.esp_backend || next.daemon.tun_name != old.tun_name ||
-      next.daemon.tun_mtu != old.tun_mtu || next.daemon.replay_window != old.replay_window ||
+      next.daemon.tun_mtu != old.tun_mtu || next.daemon.tun_offload != old.tun_offload ||
+      next.daemon.replay_window != old.replay_window ||
       next.daemon.install_routes != old.install_routes)
     log(Subsystem::CFG, 1,
-        "the data plane settings (esp_backend, tun_name, tun_mtu, replay_window, "
+        "the data plane settings (esp_backend, tun_name, tun_mtu, tun_offload, replay_window, "
         "install_routes) change only with a restart; keeping the current ones");
   next.daemon.esp_backend = old.esp_backend;
   next.daemon.tun_name = old.tun_name;
   next.daemon.tun_mtu = old.tun_mtu;
+  next.daemon.tun_offload = old.tun_offload;
   next.daemon.replay_window = old.replay_window;
   next.daemon.install_routes = old.install_routes;
   next.daemon.listen = old.listen;

@@ -40,6 +40,7 @@ Status<std::string> Daemon::start_dataplane() {
   }
   o.tun_name = d.tun_name;
   o.tun_mtu = d.tun_mtu;
+  o.tun_offload = d.tun_offload;
   o.replay_window = d.replay_window;
   o.install_routes = d.install_routes;
   o.firewall = d.firewall;
@@ -66,15 +67,17 @@ Status<std::string> Daemon::start_dataplane() {
       if (auto r = dataplane_->prepare_nat_t_socket(s.fd()); !r)
         return Unexpected{"ESP data plane: preparing " + s.bound().to_string() + ": " + r.error()};
   // ESP goes to the data plane at once, decrypted in place in the receive buffer.
-  pump_->set_intercept([this](const ReceivedDatagram& d, std::span<uint8_t> data) {
-    if (d.local.port != config_.engine.port_nat_t || d.local.port == config_.engine.port)
-      return false;
-    if (ike::classify_nat_t(ByteView(data.data(), data.size())).kind != ike::DatagramKind::Esp)
-      return false;
-    ++counters_.esp_received;
-    dataplane_->handle_esp(d.local, d.remote, data, now());
-    return true;
-  });
+  pump_->set_intercept(
+      [this](const ReceivedDatagram& d, std::span<uint8_t> data) {
+        if (d.local.port != config_.engine.port_nat_t || d.local.port == config_.engine.port)
+          return false;
+        if (ike::classify_nat_t(ByteView(data.data(), data.size())).kind != ike::DatagramKind::Esp)
+          return false;
+        ++counters_.esp_received;
+        dataplane_->handle_esp(d.local, d.remote, data, now());
+        return true;
+      },
+      [this] { dataplane_->flush_received(); });
   force_encapsulation(config_.engine, true);
   return {};
 }

@@ -1,5 +1,6 @@
 #include "peer/datagram_pump.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace ikeme::peer {
@@ -80,7 +81,9 @@ void DatagramPump::send(const ike::SendDatagram& d) {
 }
 
 void DatagramPump::drain() {
+  intercepted_ = false;
   for (UdpSocket& s : sockets_.sockets()) drain(s);
+  if (intercepted_ && batch_done_ && !stopped_) batch_done_();
   update_idle();
 }
 
@@ -103,20 +106,40 @@ void DatagramPump::drain(UdpSocket& socket) {
     for (int i = 0; i < n && !stopped_; ++i) {
       const ReceivedDatagram& d = meta[static_cast<size_t>(i)];
       uint8_t* data = buffer_.data() + static_cast<size_t>(i) * kRecvSlot;
-      ++counters_.datagrams_received;
       if (d.truncated) {
+        ++counters_.datagrams_received;
         ++counters_.truncated;
         log_.log(Subsystem::NET, 1,
                  "datagram from " + d.remote.to_string() + " larger than " +
                      std::to_string(kRecvSlot) + " bytes dropped");
         continue;
       }
-      if (intercept_ && intercept_(d, std::span<uint8_t>(data, d.size))) continue;
-      queue_.push_back(QueuedDatagram{d, std::vector<uint8_t>(data, data + d.size)});
-      queued_bytes_ += d.size;
+      if (!d.segment_size) {
+        handle_received(d, data);
+        continue;
+      }
+      // A UDP GRO read holds several datagrams of segment_size bytes (the last one shorter);
+      // they count towards the burst limit one by one.
+      for (size_t off = 0; off < d.size && !stopped_; off += d.segment_size) {
+        ReceivedDatagram one = d;
+        one.size = std::min(d.segment_size, d.size - off);
+        one.segment_size = 0;
+        handle_received(one, data + off);
+        if (off > 0) ++done;
+      }
     }
     if (n < static_cast<int>(kRecvBatch)) return;  // the socket is empty
   }
+}
+
+void DatagramPump::handle_received(const ReceivedDatagram& d, uint8_t* data) {
+  ++counters_.datagrams_received;
+  if (intercept_ && intercept_(d, std::span<uint8_t>(data, d.size))) {
+    intercepted_ = true;
+    return;
+  }
+  queue_.push_back(QueuedDatagram{d, std::vector<uint8_t>(data, data + d.size)});
+  queued_bytes_ += d.size;
 }
 
 void DatagramPump::handle_queued() {

@@ -71,7 +71,12 @@ class DatagramPump {
   // Sockets -> queue, at most kReadBurst per socket; then keeps the idle handle in step.
   void drain();
   void send(const ike::SendDatagram& d);
-  void set_intercept(Intercept intercept) { intercept_ = std::move(intercept); }
+  // `batch_done` runs at the end of each drain() that intercepted something (the userspace
+  // data plane then writes the TCP segments it held back to join them).
+  void set_intercept(Intercept intercept, std::function<void()> batch_done = {}) {
+    intercept_ = std::move(intercept);
+    batch_done_ = std::move(batch_done);
+  }
 
   SocketSet& sockets() { return sockets_; }
   const SocketSet& sockets() const { return sockets_; }
@@ -83,6 +88,7 @@ class DatagramPump {
     DatagramPump* pump = nullptr;
   };
   void drain(UdpSocket& socket);
+  void handle_received(const ReceivedDatagram& d, uint8_t* data);  // intercepted or queued
   void handle_queued();  // at most kReadBurst datagrams from queue_
   void update_idle();
 
@@ -91,6 +97,8 @@ class DatagramPump {
   Handler handler_;
   Guard guard_;
   Intercept intercept_;
+  std::function<void()> batch_done_;
+  bool intercepted_ = false;  // during a drain()
   DaemonCounters& counters_;
   LogSink& log_;
   std::vector<std::unique_ptr<Poll>> polls_;

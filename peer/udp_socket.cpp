@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -72,6 +73,7 @@ bool UdpSocket::describe(const msghdr& msg, size_t size, ReceivedDatagram& out) 
   out.local = bound_;  // refined from pktinfo below
   out.size = size;
   out.truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+  out.segment_size = 0;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
       in_pktinfo info;
@@ -85,6 +87,11 @@ bool UdpSocket::describe(const msghdr& msg, size_t size, ReceivedDatagram& out) 
       std::array<uint8_t, 16> b;
       std::memcpy(b.data(), &info.ipi6_addr, 16);
       out.local.address = IpAddress::v6(b);
+    } else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int segment = 0;
+      std::memcpy(&segment, CMSG_DATA(c), sizeof segment);
+      if (segment > 0 && static_cast<size_t>(segment) < size)
+        out.segment_size = static_cast<size_t>(segment);
     }
   }
   return true;

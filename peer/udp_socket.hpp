@@ -25,6 +25,9 @@ struct ReceivedDatagram {
   ike::Endpoint remote;  // its source
   size_t size = 0;
   bool truncated = false;  // larger than the buffer (the rest is lost)
+  // UDP GRO (a socket with UDP_GRO on): the buffer holds several datagrams of this size from the
+  // same sender, the last one possibly shorter; 0 for a single datagram.
+  size_t segment_size = 0;
 };
 
 class UdpSocket {

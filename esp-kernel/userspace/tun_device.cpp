@@ -6,6 +6,7 @@
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,7 +67,27 @@ Status<std::string> set_up(const std::string& name, bool up) {
   return {};
 }
 
-Result<TunDevice, std::string> TunDevice::open(const std::string& name, uint32_t mtu) {
+namespace {
+
+// Newer than some installed headers (Linux 6.2).
+constexpr unsigned kTunUso4 = 0x20, kTunUso6 = 0x40;
+
+// Enables the largest set of offloads the kernel accepts; their names, or "none".
+std::string enable_offloads(int fd) {
+  const std::pair<unsigned, const char*> sets[] = {
+      {TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | kTunUso4 | kTunUso6, "csum tso4 tso6 uso4 uso6"},
+      {TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6, "csum tso4 tso6"},
+      {TUN_F_CSUM, "csum"},
+  };
+  for (const auto& [flags, names] : sets)
+    if (::ioctl(fd, TUNSETOFFLOAD, flags) == 0) return names;
+  return "none";
+}
+
+}  // namespace
+
+Result<TunDevice, std::string> TunDevice::open(const std::string& name, uint32_t mtu,
+                                               bool offload) {
   if (name.empty() || name.size() >= IFNAMSIZ)
     return Unexpected{"TUN device name '" + name + "' must have 1 to " +
                       std::to_string(IFNAMSIZ - 1) + " characters"};
@@ -77,8 +98,16 @@ Result<TunDevice, std::string> TunDevice::open(const std::string& name, uint32_t
   if (t.fd_ < 0) return Unexpected{errno_text("opening /dev/net/tun")};
   struct ifreq ifr {};
   std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-  if (::ioctl(t.fd_, TUNSETIFF, &ifr) < 0) {
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
+  int rc = ::ioctl(t.fd_, TUNSETIFF, &ifr);
+  if (rc < 0 && offload && errno == EINVAL) {
+    // A kernel (or a persistent device) without IFF_VNET_HDR: plain packets.
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    rc = ::ioctl(t.fd_, TUNSETIFF, &ifr);
+  } else if (rc == 0 && offload) {
+    t.vnet_hdr_ = true;
+  }
+  if (rc < 0) {
     if (errno == EBUSY)
       return Unexpected{"TUN device " + name +
                         " is in use by another process (is another ikeme-peer running? set "
@@ -91,6 +120,12 @@ Result<TunDevice, std::string> TunDevice::open(const std::string& name, uint32_t
   // A device left persistent (by hand or by another tool) is taken over and made
   // non-persistent: it disappears with our file descriptor.
   (void)::ioctl(t.fd_, TUNSETPERSIST, 0);
+  if (t.vnet_hdr_) {
+    int size = static_cast<int>(VirtioNetHdr::kSize);
+    if (::ioctl(t.fd_, TUNSETVNETHDRSZ, &size) < 0)
+      return Unexpected{errno_text("setting the virtio header size of " + name)};
+    t.offloads_ = enable_offloads(t.fd_);
+  }
   t.name_ = ifr.ifr_name;
   t.ifindex_ = static_cast<int>(if_nametoindex(t.name_.c_str()));
   if (t.ifindex_ == 0) return Unexpected{errno_text("looking up the index of " + t.name_)};
@@ -107,7 +142,9 @@ TunDevice::TunDevice(TunDevice&& o) noexcept
       name_(std::move(o.name_)),
       ifindex_(o.ifindex_),
       mtu_(o.mtu_),
-      taken_over_(o.taken_over_) {
+      taken_over_(o.taken_over_),
+      vnet_hdr_(o.vnet_hdr_),
+      offloads_(std::move(o.offloads_)) {
   o.fd_ = -1;
 }
 
@@ -119,6 +156,8 @@ TunDevice& TunDevice::operator=(TunDevice&& o) noexcept {
     ifindex_ = o.ifindex_;
     mtu_ = o.mtu_;
     taken_over_ = o.taken_over_;
+    vnet_hdr_ = o.vnet_hdr_;
+    offloads_ = std::move(o.offloads_);
     o.fd_ = -1;
   }
   return *this;
@@ -140,7 +179,17 @@ long TunDevice::read(std::span<uint8_t> buffer) {
 }
 
 bool TunDevice::write(std::span<const uint8_t> packet) {
-  return ::write(fd_, packet.data(), packet.size()) == static_cast<ssize_t>(packet.size());
+  return write(VirtioNetHdr{}, packet);
+}
+
+bool TunDevice::write(const VirtioNetHdr& hdr, std::span<const uint8_t> packet) {
+  if (!vnet_hdr_)
+    return ::write(fd_, packet.data(), packet.size()) == static_cast<ssize_t>(packet.size());
+  uint8_t head[VirtioNetHdr::kSize];
+  hdr.encode(std::span<uint8_t, VirtioNetHdr::kSize>(head, VirtioNetHdr::kSize));
+  iovec iov[2] = {{head, sizeof head}, {const_cast<uint8_t*>(packet.data()), packet.size()}};
+  const ssize_t want = static_cast<ssize_t>(sizeof head + packet.size());
+  return ::writev(fd_, iov, 2) == want;
 }
 
 }  // namespace ikeme::esp

@@ -1,5 +1,7 @@
 #include "esp-kernel/userspace/udp_batch.hpp"
 
+#include <netinet/udp.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -44,7 +46,15 @@ bool is_wildcard(const IpAddress& a) {
 }  // namespace
 
 UdpBatchSender::UdpBatchSender()
-    : msgs_(kMaxBatch), iovs_(kMaxBatch), names_(kMaxBatch), controls_(kMaxBatch) {}
+    : iovs_(kMaxBatch),
+      names_(kMaxBatch),
+      name_lens_(kMaxBatch),
+      sources_(kMaxBatch),
+      pktinfo_(kMaxBatch),
+      msgs_(kMaxBatch),
+      msg_first_(kMaxBatch),
+      msg_count_(kMaxBatch),
+      controls_(kMaxBatch) {}
 
 Status<std::string> UdpBatchSender::add_socket(int fd) {
   sockaddr_storage ss{};
@@ -84,57 +94,112 @@ bool UdpBatchSender::queue(const ike::Endpoint& from, const ike::Endpoint& to, B
   if (count_ > 0 && (s != current_ || count_ == kMaxBatch)) send_queued();
   current_ = s;
   const size_t i = count_++;
-  mmsghdr& m = msgs_[i];
-  std::memset(&m, 0, sizeof m);
   iovs_[i].iov_base = const_cast<uint8_t*>(data.data());
   iovs_[i].iov_len = data.size();
-  m.msg_hdr.msg_iov = &iovs_[i];
-  m.msg_hdr.msg_iovlen = 1;
-  m.msg_hdr.msg_name = &names_[i];
-  m.msg_hdr.msg_namelen = to_sockaddr(to, names_[i]);
-  if (s->wildcard && !is_wildcard(from.address)) {
-    // Choose the source address on a wildcard socket.
-    unsigned char* buf = controls_[i].data();
-    std::memset(buf, 0, controls_[i].size());
-    m.msg_hdr.msg_control = buf;
-    cmsghdr* c;
-    if (from.address.is_v4()) {
-      m.msg_hdr.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-      c = CMSG_FIRSTHDR(&m.msg_hdr);
-      c->cmsg_level = IPPROTO_IP;
-      c->cmsg_type = IP_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-      in_pktinfo pi{};
-      std::memcpy(&pi.ipi_spec_dst, from.address.bytes().data(), 4);
-      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-    } else {
-      m.msg_hdr.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
-      c = CMSG_FIRSTHDR(&m.msg_hdr);
-      c->cmsg_level = IPPROTO_IPV6;
-      c->cmsg_type = IPV6_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-      in6_pktinfo pi{};
-      std::memcpy(&pi.ipi6_addr, from.address.bytes().data(), 16);
-      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-    }
-  }
+  name_lens_[i] = to_sockaddr(to, names_[i]);
+  // Choose the source address on a wildcard socket.
+  pktinfo_[i] = s->wildcard && !is_wildcard(from.address);
+  sources_[i] = from;
   return true;
+}
+
+bool UdpBatchSender::same_route(size_t a, size_t b) const {
+  return name_lens_[a] == name_lens_[b] &&
+         std::memcmp(&names_[a], &names_[b], name_lens_[a]) == 0 && pktinfo_[a] == pktinfo_[b] &&
+         (!pktinfo_[a] || sources_[a].address == sources_[b].address);
+}
+
+size_t UdpBatchSender::build_messages(size_t i, size_t m) {
+  // The IP total length bounds a GSO message (IPv6's header taken for both).
+  constexpr size_t kMaxGsoBytes = 65535 - 40 - 8;
+  while (i < count_) {
+    const size_t first = i, size = iovs_[first].iov_len;
+    size_t n = 1, total = size;
+    if (gso_)
+      while (first + n < count_ && n < kMaxGsoSegments) {
+        const size_t j = first + n;
+        const size_t len = iovs_[j].iov_len;
+        if (!same_route(j, first) || len > size || len == 0 || total + len > kMaxGsoBytes) break;
+        total += len;
+        ++n;
+        if (len < size) break;  // only the last segment may be shorter
+      }
+    mmsghdr& mm = msgs_[m];
+    std::memset(&mm, 0, sizeof mm);
+    msghdr& h = mm.msg_hdr;
+    h.msg_iov = &iovs_[first];
+    h.msg_iovlen = n;
+    h.msg_name = &names_[first];
+    h.msg_namelen = name_lens_[first];
+    unsigned char* buf = controls_[m].bytes;
+    std::memset(buf, 0, sizeof controls_[m].bytes);
+    h.msg_control = buf;
+    h.msg_controllen = sizeof controls_[m].bytes;
+    size_t used = 0;
+    cmsghdr* c = CMSG_FIRSTHDR(&h);
+    if (pktinfo_[first]) {
+      const IpAddress& from = sources_[first].address;
+      if (from.is_v4()) {
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+        in_pktinfo pi{};
+        std::memcpy(&pi.ipi_spec_dst, from.bytes().data(), 4);
+        std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        used += CMSG_SPACE(sizeof(in_pktinfo));
+      } else {
+        c->cmsg_level = IPPROTO_IPV6;
+        c->cmsg_type = IPV6_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+        in6_pktinfo pi{};
+        std::memcpy(&pi.ipi6_addr, from.bytes().data(), 16);
+        std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        used += CMSG_SPACE(sizeof(in6_pktinfo));
+      }
+      c = CMSG_NXTHDR(&h, c);
+    }
+    if (n > 1) {
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      const uint16_t segment = static_cast<uint16_t>(size);
+      std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+      used += CMSG_SPACE(sizeof(uint16_t));
+    }
+    h.msg_controllen = used;
+    if (used == 0) h.msg_control = nullptr;
+    msg_first_[m] = first;
+    msg_count_[m] = n;
+    ++m;
+    i = first + n;
+  }
+  return m;
 }
 
 void UdpBatchSender::send_queued() {
   if (count_ == 0 || !current_) return;
+  size_t messages = build_messages(0, 0);
   size_t sent = 0;
-  while (sent < count_) {
-    int n = ::sendmmsg(current_->fd, msgs_.data() + sent, static_cast<unsigned>(count_ - sent),
+  while (sent < messages) {
+    int n = ::sendmmsg(current_->fd, msgs_.data() + sent, static_cast<unsigned>(messages - sent),
                        MSG_DONTWAIT);
     if (n > 0) {
       sent += static_cast<size_t>(n);
+      messages_sent_ += static_cast<uint64_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    // The datagram at `sent` was refused (a full buffer, an unreachable peer): skip it.
-    if (first_error_.empty()) first_error_ = std::strerror(errno);
-    ++refused_;
+    const int e = errno;
+    if (msg_count_[sent] > 1 && (e == EIO || e == EINVAL || e == ENOPROTOOPT || e == EOPNOTSUPP)) {
+      // The kernel or the route cannot take UDP GSO: datagram by datagram from here on.
+      gso_ = false;
+      gso_error_ = std::strerror(e);
+      messages = build_messages(msg_first_[sent], sent);
+      continue;
+    }
+    // The message at `sent` was refused (a full buffer, an unreachable peer): skip it.
+    if (first_error_.empty()) first_error_ = std::strerror(e);
+    refused_ += msg_count_[sent];
     ++sent;
   }
   count_ = 0;

@@ -1,6 +1,7 @@
 #include "esp-kernel/userspace/userspace_dataplane.hpp"
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <cstring>
 
 #include "esp-kernel/esp_packet.hpp"
+#include "esp-kernel/userspace/gso_segmenter.hpp"
 #include "ike/sa/traffic_selectors.hpp"
 
 namespace ikeme::esp {
@@ -101,7 +103,7 @@ UserspaceDataplane::UserspaceDataplane(uv_loop_t* loop, DataplaneOptions options
       hooks_(std::move(hooks)),
       // One byte more than the MTU: a read that fills the room was truncated (too big).
       slot_size_(kMaxHead + options_.tun_mtu + 1 + kMaxTail),
-      buffer_(slot_size_ * kReadBurst) {}
+      buffer_(slot_size_ * kSlots) {}
 
 Result<std::unique_ptr<UserspaceDataplane>, std::string> UserspaceDataplane::create(
     uv_loop_t* loop, const DataplaneOptions& options, DataplaneHooks hooks) {
@@ -112,9 +114,16 @@ Result<std::unique_ptr<UserspaceDataplane>, std::string> UserspaceDataplane::cre
   auto nl = RouteNetlink::open();
   if (!nl) return Unexpected{nl.error()};
   d->netlink_ = std::move(*nl);
-  auto tun = TunDevice::open(options.tun_name, options.tun_mtu);
+  auto tun = TunDevice::open(options.tun_name, options.tun_mtu, options.tun_offload);
   if (!tun) return Unexpected{tun.error()};
   d->tun_ = std::move(*tun);
+  if (d->tun_.vnet_hdr()) {
+    // One byte more than the largest packet: a read that fills it was truncated.
+    d->read_buffer_.resize(VirtioNetHdr::kSize + TcpCoalescer::kMaxPacket + 1);
+    UserspaceDataplane* self = d.get();
+    d->coalescer_ = std::make_unique<TcpCoalescer>(
+        [self](const VirtioNetHdr& h, std::span<const uint8_t> p) { self->write_inner(h, p); });
+  }
   if (d->tun_.taken_over()) {
     // A persistent device of that name was left behind (by a tool, or made persistent by
     // hand): its routes went with the down/up; its addresses are not ours to keep.
@@ -138,7 +147,10 @@ Result<std::unique_ptr<UserspaceDataplane>, std::string> UserspaceDataplane::cre
       1000, 1000);
   d->log(1, "userspace ESP data plane on TUN device " + d->tun_.name() + " (ifindex " +
                 std::to_string(d->tun_.ifindex()) + ", MTU " + std::to_string(options.tun_mtu) +
-                "), ESP-in-UDP on the NAT-T socket");
+                "), ESP-in-UDP on the NAT-T socket; offloads: " +
+                (d->tun_.vnet_hdr()    ? d->tun_.offloads() + ", inbound TCP segments joined"
+                 : options.tun_offload ? std::string("none (no IFF_VNET_HDR)")
+                                       : std::string("off (tun_offload: no)")));
   return d;
 }
 
@@ -283,6 +295,17 @@ Status<std::string> UserspaceDataplane::prepare_nat_t_socket(int fd) {
       log(1, std::string("cannot enlarge the NAT-T socket's buffers: ") + std::strerror(errno));
   }
   if (auto s = sender_.add_socket(fd); !s) return s;
+  if (!options_.tun_offload) {
+    sender_.set_gso(false);
+    return {};
+  }
+  // UDP GRO: ESP that a peer sent with UDP GSO (or the kernel joined) arrives as one read of up
+  // to 64 KiB, which the daemon's receive loop cuts at the segment size.
+  int on = 1;
+  const bool gro = ::setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
+  log(1, std::string("NAT-T socket: UDP GSO for outbound ESP") +
+             (gro ? ", UDP GRO for inbound ESP"
+                  : std::string(", no UDP GRO (") + std::strerror(errno) + ")"));
   return {};
 }
 
@@ -314,67 +337,132 @@ UserspaceDataplane::Child* UserspaceDataplane::outbound_child(std::span<const ui
   return nullptr;
 }
 
-void UserspaceDataplane::on_tun_readable() {
-  if (shut_down_) return;
-  const uint64_t now_ms = uv_now(loop_);
-  // Each packet is read into its own slot where the largest ESP header would end, so that any
-  // SA can seal it in place (headroom <= kMaxHead, tailroom <= kMaxTail); the sealed packets
-  // wait in their slots until the burst is sent with sendmmsg.
-  for (int i = 0; i < kReadBurst; ++i) {
-    uint8_t* slot = buffer_.data() + static_cast<size_t>(i) * slot_size_;
-    std::span<uint8_t> room(slot + kMaxHead, slot_size_ - kMaxHead - kMaxTail);
-    long n = tun_.read(room);
-    if (n == 0) break;
-    if (n < 0) {
-      if (++stats_.device_errors == 1 || std::has_single_bit(stats_.device_errors))
-        log(1, std::string("reading from ") + tun_.name() + " failed: " + std::strerror(errno));
-      break;
-    }
-    const size_t size = static_cast<size_t>(n);
-    if (size == room.size()) {  // larger than tun_mtu: truncated by the read
-      if (++stats_.too_big == 1 || std::has_single_bit(stats_.too_big))
-        log(1, "packet on " + tun_.name() + " larger than tun_mtu " +
-                   std::to_string(options_.tun_mtu) + " dropped");
-      continue;
-    }
-    std::span<const uint8_t> packet(room.data(), size);
-    Child* c = outbound_child(packet);
-    if (!c) {
-      if (++stats_.no_sa == 1 || std::has_single_bit(stats_.no_sa))
-        log(2, "outbound packet on " + tun_.name() +
-                   " matches no CHILD_SA's traffic selectors, dropped (" +
-                   std::to_string(stats_.no_sa) + " so far)");
-      continue;
-    }
-    const uint8_t next_header = (packet[0] >> 4) == 4 ? kNextHeaderIpv4 : kNextHeaderIpv6;
-    const size_t head = c->out->headroom();
-    std::span<uint8_t> esp(room.data() - head, head + size + c->out->tailroom());
-    auto sealed = c->out->seal(esp, size, next_header);
-    if (!sealed) {
-      if (!c->hard_sent) {
-        log(0, "CHILD_SA " + c->params.child + "{" + std::to_string(c->params.unique_id) +
-                   "}: " + sealed.error());
-        c->hard_sent = true;
-        if (hooks_.on_event)
-          hooks_.on_event(DataplaneEvent{DataplaneEvent::Kind::HardExpire, c->params.unique_id,
-                                         c->params.spi_out, false, std::nullopt, std::nullopt});
-        if (shut_down_) return;  // the hook may have shut us down
-      }
-      continue;
-    }
-    c->last_out_ms = now_ms;
-    ByteView datagram(esp.data(), *sealed);
-    if (!sender_.queue(c->params.local, c->params.remote, datagram) && hooks_.send_udp)
-      hooks_.send_udp(c->params.local, c->params.remote, datagram);  // not a NAT-T socket
-  }
+std::span<uint8_t> UserspaceDataplane::slot_room(size_t index) {
+  // A packet starts where the largest ESP header would end, so that any SA can seal it in place
+  // (headroom <= kMaxHead, tailroom <= kMaxTail); one byte more than the MTU fits.
+  uint8_t* slot = buffer_.data() + index * slot_size_;
+  return std::span<uint8_t>(slot + kMaxHead, slot_size_ - kMaxHead - kMaxTail);
+}
+
+void UserspaceDataplane::send_batch() {
+  slots_used_ = 0;
   std::string error;
-  if (size_t refused = sender_.flush(error)) {
+  const size_t refused = sender_.flush(error);
+  if (std::string gso = sender_.take_gso_error(); !gso.empty())
+    log(1, "UDP GSO refused (" + gso + "): sending ESP datagram by datagram from now on");
+  if (refused) {
     const uint64_t before = stats_.send_errors;
     stats_.send_errors += refused;
     if (before == 0 || std::bit_width(stats_.send_errors) != std::bit_width(before))
       log(1, "sending ESP failed: " + error + " (" + std::to_string(stats_.send_errors) +
                  " datagrams so far)");
   }
+}
+
+bool UserspaceDataplane::seal_and_queue(std::span<uint8_t> room, size_t size, uint64_t now_ms) {
+  if (shut_down_) return false;
+  std::span<const uint8_t> packet(room.data(), size);
+  Child* c = outbound_child(packet);
+  if (!c) {
+    if (++stats_.no_sa == 1 || std::has_single_bit(stats_.no_sa))
+      log(2, "outbound packet on " + tun_.name() +
+                 " matches no CHILD_SA's traffic selectors, dropped (" +
+                 std::to_string(stats_.no_sa) + " so far)");
+    return true;
+  }
+  const uint8_t next_header = (packet[0] >> 4) == 4 ? kNextHeaderIpv4 : kNextHeaderIpv6;
+  const size_t head = c->out->headroom();
+  std::span<uint8_t> esp(room.data() - head, head + size + c->out->tailroom());
+  auto sealed = c->out->seal(esp, size, next_header);
+  if (!sealed) {
+    if (!c->hard_sent) {
+      log(0, "CHILD_SA " + c->params.child + "{" + std::to_string(c->params.unique_id) +
+                 "}: " + sealed.error());
+      c->hard_sent = true;
+      if (hooks_.on_event)
+        hooks_.on_event(DataplaneEvent{DataplaneEvent::Kind::HardExpire, c->params.unique_id,
+                                       c->params.spi_out, false, std::nullopt, std::nullopt});
+      if (shut_down_) return false;  // the hook may have shut us down
+    }
+    return true;
+  }
+  c->last_out_ms = now_ms;
+  ByteView datagram(esp.data(), *sealed);
+  if (!sender_.queue(c->params.local, c->params.remote, datagram) && hooks_.send_udp)
+    hooks_.send_udp(c->params.local, c->params.remote, datagram);  // not a NAT-T socket
+  return true;
+}
+
+void UserspaceDataplane::on_tun_readable() {
+  if (shut_down_) return;
+  const uint64_t now_ms = uv_now(loop_);
+  auto read_failed = [this] {
+    if (++stats_.device_errors == 1 || std::has_single_bit(stats_.device_errors))
+      log(1, std::string("reading from ") + tun_.name() + " failed: " + std::strerror(errno));
+  };
+  auto too_big = [this](const std::string& why) {
+    if (++stats_.too_big == 1 || std::has_single_bit(stats_.too_big))
+      log(1, "packet on " + tun_.name() + " dropped: " + why);
+  };
+  // Bounded in reads and in segments, so that the loop turns to the sockets (the inbound ESP
+  // and the ACKs of the TCP we are sending) at least every kSegmentBurst packets.
+  size_t segments = 0;
+  for (int i = 0; i < kReadBurst && segments < kSegmentBurst && !shut_down_; ++i) {
+    if (!tun_.vnet_hdr()) {
+      // Plain packets are read straight into their slot.
+      if (slots_used_ == kSlots) send_batch();
+      std::span<uint8_t> room = slot_room(slots_used_);
+      long n = tun_.read(room);
+      if (n == 0) break;
+      if (n < 0) {
+        read_failed();
+        break;
+      }
+      if (static_cast<size_t>(n) == room.size()) {  // truncated by the read
+        too_big("larger than tun_mtu " + std::to_string(options_.tun_mtu));
+        continue;
+      }
+      ++slots_used_;
+      ++segments;
+      seal_and_queue(room, static_cast<size_t>(n), now_ms);
+      continue;
+    }
+    long n = tun_.read(read_buffer_);
+    if (n == 0) break;
+    if (n < 0) {
+      read_failed();
+      break;
+    }
+    const size_t size = static_cast<size_t>(n);
+    if (size < VirtioNetHdr::kSize || size == read_buffer_.size()) {
+      too_big(size < VirtioNetHdr::kSize ? std::string("shorter than its virtio header")
+                                         : std::string("larger than 64 KiB"));
+      continue;
+    }
+    const VirtioNetHdr hdr = VirtioNetHdr::decode(
+        std::span<const uint8_t, VirtioNetHdr::kSize>(read_buffer_.data(), VirtioNetHdr::kSize));
+    std::span<const uint8_t> packet(read_buffer_.data() + VirtioNetHdr::kSize,
+                                    size - VirtioNetHdr::kSize);
+    SegmentSink sink{[this]() {
+                       if (slots_used_ == kSlots) send_batch();
+                       return slot_room(slots_used_);
+                     },
+                     [this, now_ms](size_t n_bytes) {
+                       std::span<uint8_t> room = slot_room(slots_used_++);
+                       seal_and_queue(room, n_bytes, now_ms);
+                     }};
+    auto cut = segment_packet(hdr, packet, sink);
+    if (!cut) {
+      too_big(cut.error());
+      continue;
+    }
+    segments += *cut;
+    if (hdr.gso_type != VirtioNetHdr::kGsoNone) {
+      ++stats_.gso_packets;
+      stats_.gso_segments += *cut;
+    }
+  }
+  if (!shut_down_) send_batch();
 }
 
 void UserspaceDataplane::log_drop(const Child& c, std::string_view why, uint64_t count,
@@ -434,7 +522,21 @@ void UserspaceDataplane::handle_esp(const ike::Endpoint&, const ike::Endpoint& r
     return;
   }
   c.last_in_ms = static_cast<uint64_t>(now.count());
-  if (!tun_.write(inner)) {
+  if (coalescer_)
+    coalescer_->add(inner);  // written by flush_received() at the latest
+  else
+    write_inner(VirtioNetHdr{}, inner);
+}
+
+void UserspaceDataplane::flush_received() {
+  if (coalescer_ && !shut_down_) coalescer_->flush();
+}
+
+void UserspaceDataplane::write_inner(const VirtioNetHdr& hdr, std::span<const uint8_t> packet) {
+  ++stats_.device_writes;
+  if (hdr.gso_type != VirtioNetHdr::kGsoNone && hdr.gso_size)
+    stats_.joined_segments += (packet.size() - hdr.hdr_len + hdr.gso_size - 1) / hdr.gso_size;
+  if (!tun_.write(hdr, packet)) {
     if (++stats_.device_errors == 1 || std::has_single_bit(stats_.device_errors))
       log(1, std::string("writing to ") + tun_.name() + " failed: " + std::strerror(errno));
   }

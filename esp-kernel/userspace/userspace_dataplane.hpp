@@ -7,8 +7,12 @@
 // inside the local selectors. Tunnel mode only (transport mode would need the IKE/ESP traffic to
 // the peer itself to bypass the device's routes; refused at install, as kernel-libipsec does).
 //
-// I/O: the TUN fd is polled on the daemon's libuv loop; reads are done in bursts into one
-// preallocated buffer, encrypted in place and sent at once; nothing is allocated per packet.
+// I/O: the TUN fd is polled on the daemon's libuv loop; reads are done in bounded bursts into
+// preallocated slots, encrypted in place and sent at once; nothing is allocated per packet.
+// With TUN offloads (tun_offload, the default) one read may return a GSO super-packet of up to
+// 64 KiB, which gso_segmenter.hpp cuts into MTU-sized segments, each sealed into its own slot;
+// inbound TCP segments of one flow are joined (tcp_coalescer.hpp) and written to the device
+// once per receive batch.
 
 #include <uv.h>
 
@@ -21,6 +25,7 @@
 #include "esp-kernel/dataplane.hpp"
 #include "esp-kernel/userspace/esp_sa.hpp"
 #include "esp-kernel/userspace/route_netlink.hpp"
+#include "esp-kernel/userspace/tcp_coalescer.hpp"
 #include "esp-kernel/userspace/tun_device.hpp"
 #include "esp-kernel/userspace/udp_batch.hpp"
 
@@ -28,7 +33,12 @@ namespace ikeme::esp {
 
 class UserspaceDataplane final : public Dataplane {
  public:
-  static constexpr int kReadBurst = 64;  // TUN packets per readable event
+  static constexpr int kReadBurst = 64;  // TUN reads per readable event
+  // Segments sealed per readable event at most (the loop then serves the sockets; with
+  // offloads one read can give 45 segments), and slots for them: a full set of slots is sent
+  // before reuse.
+  static constexpr size_t kSegmentBurst = 256;
+  static constexpr size_t kSlots = 128;
   // Room in front of and behind each TUN packet in its slot: the largest ESP header (SPI,
   // sequence number, 16-byte IV) and trailer (padding, pad length, next header, 32-byte ICV).
   static constexpr size_t kMaxHead = 64, kMaxTail = 128;
@@ -52,6 +62,7 @@ class UserspaceDataplane final : public Dataplane {
   static constexpr int kSocketBuffer = 4 * 1024 * 1024;
   void handle_esp(const ike::Endpoint& local, const ike::Endpoint& remote,
                   std::span<uint8_t> datagram, ike::Timestamp now) override;
+  void flush_received() override;
   void shutdown() override;
 
   const std::string& device_name() const { return tun_.name(); }
@@ -71,6 +82,12 @@ class UserspaceDataplane final : public Dataplane {
   UserspaceDataplane(uv_loop_t* loop, DataplaneOptions options, DataplaneHooks hooks);
   void log(int level, std::string text) const;
   void on_tun_readable();
+  // Seals `size` bytes at `room` (a slot's packet area) for the matching CHILD_SA and queues
+  // the ESP datagram; false if the data plane was shut down meanwhile.
+  bool seal_and_queue(std::span<uint8_t> room, size_t size, uint64_t now_ms);
+  std::span<uint8_t> slot_room(size_t index);
+  void send_batch();
+  void write_inner(const VirtioNetHdr& hdr, std::span<const uint8_t> packet);
   void on_timer();
   Child* outbound_child(std::span<const uint8_t> packet);
   void add_routes(Child& c);
@@ -94,10 +111,14 @@ class UserspaceDataplane final : public Dataplane {
   Child* last_out_ = nullptr;                            // most recent outbound match
   std::map<std::string, int> route_refs_;                // prefix text -> CHILD_SAs using it
   std::vector<IpAddress> vips_;
-  // kReadBurst slots of slot_size_ bytes: TUN reads, sealed in place, queued in sender_ and
-  // sent in one go at the end of the burst.
+  // kSlots slots of slot_size_ bytes: TUN packets (or segments), sealed in place, queued in
+  // sender_ and sent in one go at the end of the burst or when the slots are used up.
   size_t slot_size_ = 0;
   std::vector<uint8_t> buffer_;
+  size_t slots_used_ = 0;
+  // With offloads: one read (virtio header + up to 64 KiB) before segmentation.
+  std::vector<uint8_t> read_buffer_;
+  std::unique_ptr<TcpCoalescer> coalescer_;  // with offloads
   UdpBatchSender sender_;
   DataplaneStats stats_;
 };

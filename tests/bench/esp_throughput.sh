@@ -11,9 +11,13 @@
 #
 # usage: tests/bench/esp_throughput.sh [BUILD_DIR=build/release] [SECONDS=10] [ROUNDS=2]
 #   IKEME_ESP=chacha20poly1305 runs ikeme's tunnel with another ESP proposal (charon's stays
-#   aes128gcm16). Both tunnels are up at the same time in separate namespace pairs and the runs
+#   aes128gcm16); IKEME_OFFLOAD=no runs it with tun_offload: no (no TUN/UDP offloads, one
+#   packet per read, write and datagram: the data plane as it was before them). Both tunnels are up at the same time in separate namespace pairs and the runs
 #   alternate (ikeme, charon, ikeme, ...); medians over the rounds. Besides Mbit/s it prints the
-#   daemons' CPU seconds and Mbit per daemon CPU-second, which a loaded machine distorts less.
+#   daemons' CPU seconds and Mbit per daemon CPU-second, which a loaded machine distorts less,
+#   how busy the whole machine was, and the drops on the way (UDP receive buffer overflows and
+#   full device queues in the sender's and the receiver's namespace).
+#   PERF_OUT=FILE records a whole-machine perf profile (-a -g) of ikeme's first run.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,6 +26,7 @@ BUILD=${1:-$ROOT/build/release}
 SECS=${2:-10}
 ROUNDS=${3:-2}
 IKEME_ESP=${IKEME_ESP:-aes128gcm16}
+IKEME_OFFLOAD=${IKEME_OFFLOAD:-yes}
 [[ $EUID -eq 0 ]] || { echo "esp_throughput: needs root" >&2; exit 1; }
 for tool in iperf3 swanctl /usr/lib/ipsec/charon; do
   command -v "$tool" >/dev/null || { echo "esp_throughput: $tool missing" >&2; exit 1; }
@@ -49,8 +54,30 @@ iperf_run() {
   /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-print("%.0f %d" % (d["end"]["sum_received"]["bits_per_second"] / 1e6,
-                   d["end"]["sum_sent"].get("retransmits", 0)))' <<<"$json"
+c = d["end"].get("cpu_utilization_percent", {})
+print("%.0f %d %.0f %.0f" % (d["end"]["sum_received"]["bits_per_second"] / 1e6,
+                   d["end"]["sum_sent"].get("retransmits", 0),
+                   c.get("host_total", 0), c.get("remote_total", 0)))' <<<"$json"
+}
+
+# wait_s PID: seconds the process's threads spent runnable but waiting for a CPU (schedstat)
+wait_s() {
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.2f", s / 1e9 }'
+}
+
+# machine_busy: "busy total" jiffies of all CPUs (busy = everything but idle and iowait)
+machine_busy() {
+  awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+}
+
+# drops NS: "UdpRcvbufErrors tx_dropped-of-all-links" of a namespace (ESP datagrams the
+# receiving socket had no room for; packets a full TUN queue dropped)
+drops() {
+  local rcvbuf txdrop
+  # shellcheck disable=SC2016  # awk's own $fields
+  rcvbuf=$(nsx "$1" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 } else print $c }' /proc/net/snmp)
+  txdrop=$(nsx "$1" cat /proc/net/dev | awk 'NR > 2 { sub(/:/, " "); s += $13 } END { print s + 0 }')
+  echo "$rcvbuf $txdrop"
 }
 
 # cpu_s PID: user+system CPU seconds the process used so far
@@ -78,7 +105,8 @@ for side in il ir; do
   else la=192.0.2.2 ra=192.0.2.1 lts=10.2.0.10/32 rts=10.1.0.10/32 id=right peer=left; fi
   ikeme_conf_psk_peer "$side" local_addrs="$la" remote_addrs="$ra" local_id="$id@bench" \
     remote_id="$peer@bench" psk="$PSK" local_ts="$lts" remote_ts="$rts" log_level=1 \
-    esp_proposals="$IKEME_ESP" extra_daemon="  esp_backend: userspace"
+    esp_proposals="$IKEME_ESP" extra_daemon="  esp_backend: userspace
+  tun_offload: $IKEME_OFFLOAD"
   ikeme_start "$side" "$side"
 done
 ikeme_ctl il initiate --ike peer --timeout 10 >/dev/null
@@ -99,25 +127,50 @@ charon_wait_sa cl peer peer 10 || ikm_die "charon tunnel not up"
 # measure NAME CLIENT_NS SERVER_NS SENDER_PID RECEIVER_PID: one iperf3 run; appends to RESULTS
 RESULTS=()
 measure() {
-  local name=$1 cns=$2 sns=$3 spid=$4 rpid=$5 s0 r0 s1 r1 mbps retr
-  s0=$(cpu_s "$spid") r0=$(cpu_s "$rpid")
-  read -r mbps retr < <(iperf_run "$cns" 10.2.0.10 10.1.0.10 "$sns") ||
+  local name=$1 cns=$2 sns=$3 spid=$4 rpid=$5 s0 r0 s1 r1 mbps retr icpu_c icpu_s
+  local b0 t0 b1 t1 rb0 td0 rb1 td1 rbs0 rbs1 tds0 tds1 sw0 rw0 sw1 rw1
+  read -r rb0 td0 < <(drops "$sns")
+  read -r rbs0 tds0 < <(drops "$cns")
+  read -r b0 t0 < <(machine_busy)
+  s0=$(cpu_s "$spid") r0=$(cpu_s "$rpid") sw0=$(wait_s "$spid") rw0=$(wait_s "$rpid")
+  read -r mbps retr icpu_c icpu_s < <(iperf_run "$cns" 10.2.0.10 10.1.0.10 "$sns") ||
     ikm_die "iperf3 through the $name tunnel failed"
-  s1=$(cpu_s "$spid") r1=$(cpu_s "$rpid")
+  s1=$(cpu_s "$spid") r1=$(cpu_s "$rpid") sw1=$(wait_s "$spid") rw1=$(wait_s "$rpid")
+  read -r b1 t1 < <(machine_busy)
+  read -r rb1 td1 < <(drops "$sns")
+  read -r rbs1 tds1 < <(drops "$cns")
   local cpu eff
   cpu=$(echo "$s1 - $s0 + $r1 - $r0" | bc)
   eff=$(echo "$mbps * $SECS / $cpu" | bc)
   printf '%-36s %5s Mbit/s  retransmits %6s  daemon CPU %5.1f s + %5.1f s  %5s Mbit per CPU-second\n' \
     "$name" "$mbps" "$retr" "$(echo "$s1 - $s0" | bc)" "$(echo "$r1 - $r0" | bc)" "$eff"
+  printf '%-36s machine %3d%% busy, daemons waited %s s + %s s for a CPU, iperf3 CPU %s%%/%s%%\n' \
+    "" "$(((b1 - b0) * 100 / (t1 - t0)))" "$(echo "$sw1 - $sw0" | bc)" "$(echo "$rw1 - $rw0" | bc)" \
+    "$icpu_c" "$icpu_s"
+  printf '%-36s UDP rcvbuf drops %s/%s, link tx drops %s/%s (sender/receiver side)\n' \
+    "" "$((rbs1 - rbs0))" "$((rb1 - rb0))" "$((tds1 - tds0))" "$((td1 - td0))"
   RESULTS+=("$name $mbps $eff")
 }
 
 echo
 for ((round = 1; round <= ROUNDS; round++)); do
-  measure "ikeme userspace ($IKEME_ESP)" il ir "$(ikeme_pid il)" "$(ikeme_pid ir)"
+  perf_pid=""
+  if [[ -n "${PERF_OUT:-}" && $round -eq 1 ]]; then  # whole-machine profile of ikeme's first run
+    perf record -a -g -F 499 -o "$PERF_OUT" >/dev/null 2>&1 &
+    perf_pid=$!
+    ikm_on_cleanup "kill -INT $perf_pid 2>/dev/null || true"
+  fi
+  measure "ikeme userspace ($IKEME_ESP$([[ $IKEME_OFFLOAD == no ]] && echo ", no offload"))" il ir "$(ikeme_pid il)" "$(ikeme_pid ir)"
+  if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   measure "charon kernel-libipsec (aes128gcm16)" cl cr "$(charon_pid cl)" "$(charon_pid cr)"
 done
 echo "machine load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+for side in il ir; do  # the ikeme data planes' own counters (offloads, drops)
+  echo "ikeme $side data plane: $(ikeme_ctl "$side" --json stats 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin).get("stats", {}).get("dataplane", {})
+print(", ".join("%s %s" % (k, v) for k, v in d.items()))' || echo "(no stats)")"
+done
 
 echo
 "$IKM_RUN_DIR/bin/esp_crypto_speed" 1 1400

@@ -6,7 +6,8 @@
 # Cases (PASS/FAIL lines):
 #   ikeme-ikeme     two ikeme-peers, left initiates: encap forced (faked NAT detection) and
 #                   port 4500 on both sides, ICMP echo both ways through the tunnel, iperf3 TCP
-#                   both ways (2 s each), per-CHILD_SA counters in ikemectl list-sas (JSON and
+#                   both ways (2 s each) with the TUN offloads on (GSO packets segmented, inbound
+#                   TCP segments joined), per-CHILD_SA counters in ikemectl list-sas (JSON and
 #                   text); then hostile ESP from left's namespace (esp_inject.py: replayed,
 #                   corrupted, short and unknown-SPI datagrams) is dropped and counted by right,
 #                   which keeps forwarding; SIGKILL of right (its TUN device disappears) and a
@@ -87,7 +88,7 @@ iperf_mbps() {
 
 child_counter() { ikeme_child_get "$1" peer peer "$2"; }
 
-# stats_get NAME KEY: a member of ikemectl --json stats' "dataplane" object
+# dp_stat NAME KEY: a member of ikemectl --json stats' "dataplane" object
 dp_stat() {
   ikeme_ctl "$1" --json stats | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["dataplane"].get(sys.argv[1], ""))' "$2"
 }
@@ -149,6 +150,9 @@ if want ikeme-ikeme; then
     check "$tag: TUN device ikmright exists in right's namespace" nsx right ip link show ikmright
     ping_both "$tag"
     iperf_both "$tag"
+    check "$tag: right logged its TUN offloads" grep -q "offloads: csum tso4 tso6" "$(ikeme_log right)"
+    check_ne "$tag: right cut GSO packets from its TUN device into segments" 0 "$(dp_stat right gso-segments)"
+    check_ne "$tag: right joined inbound TCP segments into GSO writes" 0 "$(dp_stat right joined-segments)"
     check_ne "$tag: right counts inbound packets" 0 "$(child_counter right packets-in)"
     check_ne "$tag: right counts outbound bytes" 0 "$(child_counter right bytes-out)"
     check "$tag: ikemectl list-sas shows the counters" bash -c "'$IKEMECTL' --socket '$(ikeme_sock right)' list-sas | grep -Eq 'in  [0-9a-f]{8}, +[0-9]+ bytes'"

@@ -95,6 +95,7 @@ TEST_CASE("peer config: every key lands in the engine's structs", "[config][peer
   esp_backend: userspace
   tun_name: ipsec7
   tun_mtu: 1380
+  tun_offload: no
   replay_window: 4096
   install_routes: no
   firewall: yes
@@ -161,6 +162,7 @@ secrets:
   CHECK(c.daemon.esp_backend == EspBackend::Userspace);
   CHECK(c.daemon.tun_name == "ipsec7");
   CHECK(c.daemon.tun_mtu == 1380);
+  CHECK_FALSE(c.daemon.tun_offload);
   CHECK(c.daemon.replay_window == 4096);
   CHECK_FALSE(c.daemon.install_routes);
   CHECK(c.daemon.firewall);
@@ -281,6 +283,7 @@ TEST_CASE("peer config: defaults", "[config][peer]") {
     CHECK(c.daemon.esp_backend == EspBackend::Auto);
     CHECK(c.daemon.tun_name == "ikeme0");
     CHECK(c.daemon.tun_mtu == 1400);
+    CHECK(c.daemon.tun_offload);
     CHECK(c.daemon.replay_window == 1024);
     CHECK(c.daemon.install_routes);
     CHECK_FALSE(c.daemon.firewall);

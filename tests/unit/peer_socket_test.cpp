@@ -3,10 +3,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <chrono>
 #include <thread>
 
+#include "esp-kernel/userspace/udp_batch.hpp"
 #include "peer/route_source.hpp"
 #include "peer/socket_set.hpp"
 #include "peer/udp_socket.hpp"
@@ -98,4 +103,58 @@ TEST_CASE("peer sockets: route source: the kernel's source address towards a des
   REQUIRE(src.ok());
   CHECK(src->is_v4());
   CHECK(src->to_string().rfind("127.", 0) == 0);
+}
+
+TEST_CASE("peer sockets: UDP GSO batches arrive one by one, or as one UDP GRO read",
+          "[peer][offload]") {
+  auto rx = UdpSocket::open(ike::Endpoint{ip("127.0.0.1"), 0});
+  auto tx = UdpSocket::open(ike::Endpoint{IpAddress(), 0});  // wildcard: pktinfo + UDP_SEGMENT
+  REQUIRE(rx.ok());
+  REQUIRE(tx.ok());
+  esp::UdpBatchSender batch;
+  REQUIRE(batch.add_socket(tx->fd()).ok());
+  std::vector<std::vector<uint8_t>> data;
+  for (int i = 0; i < 6; ++i) data.emplace_back(i < 5 ? 1000 : 300, static_cast<uint8_t>(i + 1));
+  bool gro = false, gso = true;
+  SECTION("GSO, no GRO") {}
+  SECTION("GSO and GRO") {
+    gro = true;
+  }
+  SECTION("GSO off") {
+    gso = false;
+  }
+  if (gro) {
+    int on = 1;
+    REQUIRE(::setsockopt(rx->fd(), SOL_UDP, UDP_GRO, &on, sizeof on) == 0);
+  }
+  batch.set_gso(gso);
+  const ike::Endpoint from{ip("127.0.0.1"), tx->bound().port};
+  for (const auto& d : data) REQUIRE(batch.queue(from, rx->bound(), d));
+  std::string error;
+  REQUIRE(batch.flush(error) == 0);
+  CHECK(batch.gso() == gso);
+  CHECK(batch.messages_sent() == (gso ? 1u : 6u));
+
+  std::vector<uint8_t> buffers(8 * 65536);
+  std::array<ReceivedDatagram, 8> meta;
+  std::vector<std::vector<uint8_t>> got;
+  for (int tries = 0; tries < 200 && got.size() < (gro ? 1u : 6u); ++tries) {
+    const int n = rx->receive_many(buffers, 65536, meta, error);
+    REQUIRE(n >= 0);
+    for (int i = 0; i < n; ++i) {
+      const uint8_t* b = buffers.data() + static_cast<size_t>(i) * 65536;
+      got.emplace_back(b, b + meta[static_cast<size_t>(i)].size);
+      CHECK(meta[static_cast<size_t>(i)].remote == from);
+      CHECK(meta[static_cast<size_t>(i)].segment_size == (gro ? 1000u : 0u));
+    }
+    if (n == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (gro) {
+    REQUIRE(got.size() == 1);
+    std::vector<uint8_t> joined;
+    for (const auto& d : data) joined.insert(joined.end(), d.begin(), d.end());
+    CHECK(got[0] == joined);
+  } else {
+    CHECK(got == data);
+  }
 }
