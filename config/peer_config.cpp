@@ -617,7 +617,9 @@ Check read_daemon(const YamlNode& map, PeerConfig& out) {
 // ice: what the connectivity checks of mediated connections may disclose and use.
 
 Check read_ice(const YamlNode& map, PeerConfig& out) {
-  CFG_CHECK(check_section(map, {"exclude_interfaces", "exclude_addresses"}));
+  CFG_CHECK(check_section(map, {"exclude_interfaces", "exclude_addresses", "disclose_ipv6"}));
+  CFG_TRY(ipv6, optional_bool(map, "disclose_ipv6"));
+  if (ipv6) out.ice.disclose_ipv6 = *ipv6;
   CFG_TRY(interfaces, optional_value(map, "exclude_interfaces"));
   if (interfaces) {
     CFG_TRY(names, read_string_list(*interfaces));

@@ -41,6 +41,7 @@ struct DaemonSettings {
 // The `ice:` section: addresses never disclosed to a mediated peer nor used for checks.
 struct IceSettings {
   ice::ExclusionList exclusions;
+  bool disclose_ipv6 = true;  // IPv6 host addresses are HOST candidates too
 };
 
 struct PeerConfig {
