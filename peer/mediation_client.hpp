@@ -184,9 +184,12 @@ class MediationClient : public ike::MediationHooks {
                     const std::vector<ike::MeEndpoint>& remote, ike::Timestamp now,
                     ike::Actions& out);
   void attempt_failed(Mediated& m, const std::string& why, ike::Timestamp now, ike::Actions& out);
-  // Drops the connection's attempt or direct IKE SA and, if it is wanted, sends a new ME_CONNECT
-  // at once (no back-off): what it used is gone, waiting would not help.
-  void restart_mediated(Mediated& m, const std::string& why, ike::Timestamp now, ike::Actions& out);
+  // Drops the connection's attempt or direct IKE SA (a DELETE if it is still established) and,
+  // with `initiate`, sends a new ME_CONNECT at once (no back-off): what it used is gone, waiting
+  // would not help; the connection is then `wanted` (kept up, retried). Without, the peer has
+  // to connect again.
+  void restart_mediated(Mediated& m, const std::string& why, bool initiate, ike::Timestamp now,
+                        ike::Actions& out);
   void take(ice::AgentOutput& ice_out, ike::Timestamp now, ike::Actions& out);
   void run_deferred(ike::Timestamp now, ike::Actions& out);
   void log(ike::Actions& out, int level, const std::string& connection, std::string text) const;
