@@ -1,9 +1,11 @@
 // The host address set behind ICE host candidates (peer/host_address_set.hpp): what is withheld
 // and why, exclusions, daemon.listen, our own TUN/VIP addresses, and the changes each kernel
-// notification makes to the disclosed set.
+// notification makes to the disclosed set. The monitor itself only reads this host's addresses
+// here; changes are tested in namespaces (tests/interop/host_addresses.sh).
 
 #include <catch2/catch.hpp>
 
+#include "peer/host_address_monitor.hpp"
 #include "peer/host_address_set.hpp"
 
 using namespace ikeme;
@@ -192,4 +194,30 @@ TEST_CASE("host addresses: notifications change the disclosed set and report eac
   CHECK(disclosed(copy) == disclosed(s));
   CHECK(appeared("10.1.0.10", "eth0").to_string() == "host address 10.1.0.10 on eth0 appeared");
   CHECK(disappeared("2001:db8::1", "").to_string() == "host address 2001:db8::1 on ? disappeared");
+}
+
+TEST_CASE("host addresses: the rtnetlink monitor reads this host's interfaces and addresses",
+          "[peer][host-addresses]") {
+  // Read-only (a dump and a subscription): the host's own loopback is always there.
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  std::vector<std::string> logs;
+  {
+    auto monitor = peer::HostAddressMonitor::start(
+        &loop, {}, [](const HostAddressSet::Changes&) {},
+        [&](int, std::string line) { logs.push_back(std::move(line)); });
+    REQUIRE(monitor.ok());
+    bool loopback = false;
+    for (const auto& e : (*monitor)->addresses().entries())
+      if (e.address == *IpAddress::parse("127.0.0.1"))
+        loopback =
+            e.interface == "lo" && e.withheld == std::optional<std::string>("loopback interface");
+    CHECK(loopback);
+    for (const auto& h : (*monitor)->addresses().disclosed())
+      CHECK_FALSE(h.address == *IpAddress::parse("127.0.0.1"));
+    (*monitor)->stop();
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);  // the poll handle's close callback
+  CHECK(uv_loop_close(&loop) == 0);
+  CHECK(logs.empty());
 }
