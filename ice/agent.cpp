@@ -62,6 +62,8 @@ const char* name(FailureReason r) {
       return "all pairs failed";
     case FailureReason::Timeout:
       return "timeout";
+    case FailureReason::PeerReported:
+      return "the peer reported that every pair failed";
   }
   return "?";
 }
@@ -563,6 +565,11 @@ void IceAgent::stop(Timestamp now, AgentOutput& out) {
   if (state_ == State::Closed) return;
   log(out, 1, "connectivity checks stopped");
   close(now);
+}
+
+void IceAgent::peer_failed(Timestamp now, AgentOutput& out) {
+  if (state_ == State::Closed) return;
+  fail(FailureReason::PeerReported, "ME_CONNECT_FAILED relayed by the mediation server", now, out);
 }
 
 void IceAgent::close(Timestamp now) {

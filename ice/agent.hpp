@@ -106,7 +106,9 @@ struct PairReport {
   std::string to_string() const;
 };
 
-enum class FailureReason : uint8_t { NoPairs, AllPairsFailed, Timeout };
+// PeerReported: the peer's own checks for this attempt failed and it said so (ME_CONNECT_FAILED
+// relayed by the mediation server); ours stop at once.
+enum class FailureReason : uint8_t { NoPairs, AllPairsFailed, Timeout, PeerReported };
 const char* name(FailureReason reason);
 
 struct Failure {
@@ -165,6 +167,9 @@ class IceAgent {
                       AgentOutput& out);
   // The caller gives up (connection deleted, daemon stopping): everything is forgotten.
   void stop(ike::Timestamp now, AgentOutput& out);
+  // The peer reported that every pair failed on its side: a Failure (PeerReported) with our
+  // pairs as they stand, then everything is forgotten.
+  void peer_failed(ike::Timestamp now, AgentOutput& out);
 
   // An estimate of the round trip to the peer (e.g. of the ME_CONNECT exchange with the
   // mediation server): shortens AgentConfig::triggered_holdoff.

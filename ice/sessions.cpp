@@ -65,6 +65,14 @@ bool IceSessions::peer_nominated(ByteView connect_id, const ike::Endpoint& local
   return true;
 }
 
+bool IceSessions::peer_failed(ByteView connect_id, ike::Timestamp now, AgentOutput& out) {
+  IceAgent* agent = find(connect_id);
+  if (!agent) return false;
+  agent->peer_failed(now, out);
+  remove(connect_id);
+  return true;
+}
+
 std::optional<ike::Timestamp> IceSessions::next_timeout() const {
   std::optional<ike::Timestamp> t;
   for (const auto& [id, a] : agents_) {

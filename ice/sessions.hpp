@@ -23,6 +23,7 @@ class IceSessions {
 
   // Creates and starts an agent. Refuses a connect ID already in use or more than max_sessions.
   Result<IceAgent*, std::string> start(SessionParams params, ike::Timestamp now, AgentOutput& out);
+  void set_config(AgentConfig config) { config_ = config; }  // agents started from now on
   IceAgent* find(ByteView connect_id);
   void remove(ByteView connect_id);
   size_t size() const { return agents_.size(); }
@@ -36,6 +37,9 @@ class IceSessions {
   // (then the IKE_SA_INIT is not one we expect).
   bool peer_nominated(ByteView connect_id, const ike::Endpoint& local, const ike::Endpoint& remote,
                       ike::Timestamp now, AgentOutput& out);
+  // The peer reported that every pair of this attempt failed: reports the Failure
+  // (PeerReported) and removes the agent. False if no attempt has that connect ID.
+  bool peer_failed(ByteView connect_id, ike::Timestamp now, AgentOutput& out);
   std::optional<ike::Timestamp> next_timeout() const;
 
   uint64_t unknown_connect_id() const { return unknown_connect_id_; }

@@ -125,6 +125,9 @@ Json Daemon::stats_json() {
       {"callbacks-expired", s.callbacks_expired},
       {"pending-callbacks", server_->registry().pending_callbacks()},
       {"directory-removed", s.directory_removed},
+      {"failure-signals", s.failure_signals},
+      {"failures-relayed", s.failures_relayed},
+      {"failures-withheld", s.failures_withheld},
       {"directory-reloads", reloads_},
       {"directory-reload-failures", reload_failures_},
       {"dh-keys-generated", engine.key_exchanges_generated()},
@@ -162,6 +165,13 @@ std::string Daemon::metrics_text() {
   metric("ikeme_mediator_relayed_responses_total", "counter",
          "ME_CONNECT responses relayed back (completed endpoint exchanges).", s.relayed_responses);
   metric("ikeme_mediator_callbacks_sent_total", "counter", "ME_CALLBACKs sent.", s.callbacks_sent);
+  metric("ikeme_mediator_failure_signals_total", "counter",
+         "ME_CONNECT_FAILED from peers whose checks all failed.", s.failure_signals);
+  metric("ikeme_mediator_failures_relayed_total", "counter",
+         "ME_CONNECT_FAILED relayed to the other peer.", s.failures_relayed);
+  metric("ikeme_mediator_failures_withheld_total", "counter",
+         "ME_CONNECT_FAILED not relayed: the other peer did not announce it takes them.",
+         s.failures_withheld);
   metric("ikeme_mediator_callbacks_expired_total", "counter", "Callbacks that expired.",
          s.callbacks_expired);
   metric("ikeme_mediator_cookies_sent_total", "counter", "IKE_SA_INIT answered with a COOKIE.",

@@ -234,6 +234,7 @@ Status<std::string> Daemon::reload(const std::string& trigger) {
   force_encapsulation(next.engine, false);
   engine_->reload(next.engine);
   mediation_->set_exclusions(next.ice.exclusions);
+  mediation_->set_transaction_timeout(next.ice.transaction_timeout);
   config_ = std::move(next);
   if (host_addresses_) host_addresses_->set_policy(host_address_policy());
   log(Subsystem::CFG, 1,

@@ -13,6 +13,7 @@ using ike::Subsystem;
 void Daemon::start_mediation() {
   MediationClientConfig mc;
   mc.exclusions = config_.ice.exclusions;
+  mc.agent.transaction_timeout = config_.ice.transaction_timeout;
   mc.agent.ike_port = config_.engine.port;
   mc.source_for = [this](const ike::ConnectionConfig& c) { return source_for(c); };
   mc.host_addresses = [this] {
@@ -95,6 +96,10 @@ void Daemon::add_mediation(Json& j, const ike::IkeSaInfo& info) {
   if (st->to_nomination) t["nominated-ms"] = st->to_nomination->count();
   if (st->to_established) t["established-ms"] = st->to_established->count();
   m["timings"] = std::move(t);
+  if (st->failures > 0) {  // attempts that failed before this SA came up
+    m["failures"] = st->failures;
+    if (st->last_failure) m["last-failure"] = ice::name(st->last_failure->reason);
+  }
   j["mediation"] = std::move(m);
 }
 

@@ -381,6 +381,7 @@ void MediationClient::send_connect(Mediated& m, Registration& r, bool response,
   for (const ike::MeEndpoint& e : ice::to_me_endpoints(m.local))
     p.push_back(ike::make_notify(NotifyType::ME_ENDPOINT, ike::encode_me_endpoint(e)));
   p.push_back(ike::make_id(ike::PayloadType::IDp, peer.type(), peer.data()));
+  p.push_back(mediator::failure_signal_vendor_id());  // we send and take ME_CONNECT_FAILED
   log(out, 1, m.connection,
       std::string(response ? "answering" : "sending") + " ME_CONNECT " +
           (response ? "from '" : "to '") + peer.to_string() + "' with " +
@@ -389,7 +390,9 @@ void MediationClient::send_connect(Mediated& m, Registration& r, bool response,
     attempt_failed(m, "the mediation SA cannot take the ME_CONNECT request", now, out);
     return;
   }
-  r.sent.emplace_back(m.connect_id, response);
+  r.sent.emplace_back(m.connect_id,
+                      response ? Registration::Sent::Response : Registration::Sent::Request);
+  m.peer = peer;
   m.phase = Phase::Requested;
   m.connect_sent = now;
   m.server_rtt.reset();
@@ -400,8 +403,13 @@ void MediationClient::on_me_connect_response(const ike::IkeSa& sa,
                                              Actions& out) {
   auto rit = registrations_.find(sa.connection_name());
   if (rit == registrations_.end() || rit->second.sent.empty()) return;
-  auto [connect_id, response] = rit->second.sent.front();
+  auto [connect_id, kind] = rit->second.sent.front();
   rit->second.sent.pop_front();
+  if (kind == Registration::Sent::Failure) {
+    failure_signal_answered(rit->first, connect_id, payloads, out);
+    return;
+  }
+  const bool response = kind == Registration::Sent::Response;
   Mediated* m = by_connect_id(connect_id);
   if (!m || m->phase != Phase::Requested) return;  // superseded meanwhile
   m->server_rtt = now - m->connect_sent;
@@ -466,6 +474,14 @@ std::vector<Payload> MediationClient::on_me_connect(const ike::IkeSa& sa,
     });
     return {};
   }
+  if (c.failed && !c.response) {
+    if (!c.connect_id) {
+      log(out, 1, sa.connection_name(), "relayed ME_CONNECT_FAILED without ME_CONNECTID ignored");
+      return {};
+    }
+    peer_reported_failure(sa, name, peer, *c.connect_id, now, out);
+    return {};
+  }
   if (!c.connect_id || !c.connect_key || !c.bad_endpoint.empty()) {
     log(out, 1, sa.connection_name(),
         "relayed ME_CONNECT ignored: " +
@@ -505,15 +521,18 @@ std::vector<Payload> MediationClient::on_me_connect(const ike::IkeSa& sa,
   if (m.phase == Phase::Established) {
     log(out, 1, name, "ME_CONNECT from '" + peer.to_string() + "' while established: accepting");
   }
-  if (m.wanted && m.role == ice::Role::Initiator &&
-      (m.phase == Phase::Requested || m.phase == Phase::AwaitingPeer)) {
-    // Both sides initiated at once: the peer's request wins, ours is dropped (the server
-    // relays ours to the peer, which sees the same and keeps ours: the lower connect ID wins).
-    if (m.connect_id < *c.connect_id) {
-      log(out, 1, name, "both sides sent ME_CONNECT; ours (lower connect ID) is kept");
-      return {};
-    }
+  if (keep_ours(m, *c.connect_id)) {
+    log(out, 1, name,
+        "both sides sent ME_CONNECT: ours (connect ID " + to_hex(m.connect_id) +
+            ", the lower) goes on, the peer's (" + to_hex(*c.connect_id) +
+            ") stays unanswered; the peer answers ours");
+    return {};
   }
+  if (m.wanted && m.role == ice::Role::Initiator &&
+      (m.phase == Phase::Requested || m.phase == Phase::AwaitingPeer))
+    log(out, 1, name,
+        "both sides sent ME_CONNECT: the peer's (connect ID " + to_hex(*c.connect_id) +
+            ", the lower) goes on, ours (" + to_hex(m.connect_id) + ") is dropped; answering");
   if (!m.connect_id.empty()) sessions_.remove(m.connect_id);
   m.role = ice::Role::Responder;
   m.connect_id = *c.connect_id;
@@ -593,8 +612,12 @@ void MediationClient::take(ice::AgentOutput& ice_out, Timestamp now, Actions& ou
     Mediated* m = by_connect_id(f.connect_id);
     if (!m) return;
     m->last_failure = f;
-    // Neither strongSwan's mediation server nor ours acts on a peer's ME_CONNECT_FAILED (ours
-    // would answer INVALID_SYNTAX): the failure is ours to retry, not the server's to know.
+    if (f.reason == ice::FailureReason::PeerReported) {
+      attempt_failed(*m, "the peer reported that every pair failed", now, out);
+      return;
+    }
+    // The peer may still be checking: tell it through the server (ignored by strongSwan's).
+    signal_failure(*m);
     attempt_failed(*m, std::string("connectivity checks failed: ") + f.to_string(), now, out);
   }
 }

@@ -82,6 +82,11 @@ class MediationClient : public ike::MediationHooks {
   MediationClient& operator=(const MediationClient&) = delete;
 
   void set_exclusions(ice::ExclusionList exclusions) { config_.exclusions = std::move(exclusions); }
+  // For attempts that start from now on (a reload).
+  void set_transaction_timeout(ike::Duration timeout) {
+    config_.agent.transaction_timeout = timeout;
+    sessions_.set_config(config_.agent);
+  }
 
   // Everything the engine would get: checks go to the ICE agents, the rest to the engine.
   void handle_datagram(const ike::Endpoint& local, const ike::Endpoint& remote, ByteView datagram,
@@ -134,8 +139,10 @@ class MediationClient : public ike::MediationHooks {
     std::optional<ike::Timestamp> retry_at;
     ike::Duration backoff{0};
     std::string last_problem;
-    // ME_CONNECT requests sent on the SA, oldest first (connect IDs; responses come in order).
-    std::deque<std::pair<Bytes, bool /*our response*/>> sent;
+    // ME_CONNECT requests sent on the SA, oldest first (connect IDs; responses come in order):
+    // our request, our answer to the peer's (N(ME_RESPONSE)), our failure signal.
+    enum class Sent : uint8_t { Request, Response, Failure };
+    std::deque<std::pair<Bytes, Sent>> sent;
   };
   enum class Phase : uint8_t {
     Idle,
@@ -165,6 +172,7 @@ class MediationClient : public ike::MediationHooks {
     std::optional<ike::Duration> to_checks, to_nomination, to_established;
     ike::Timestamp connect_sent{0};
     std::optional<ike::Duration> server_rtt;  // of our ME_CONNECT: a hint for the checks
+    std::optional<ike::Identity> peer;        // the pseudonym of this attempt's peer (IDp)
   };
 
   const ike::ConnectionConfig* config_of(const std::string& connection) const;
@@ -184,6 +192,17 @@ class MediationClient : public ike::MediationHooks {
                     const std::vector<ike::MeEndpoint>& remote, ike::Timestamp now,
                     ike::Actions& out);
   void attempt_failed(Mediated& m, const std::string& why, ike::Timestamp now, ike::Actions& out);
+  // The failure signal (mediation_failure.cpp): every pair of ours failed, tell the peer; the
+  // server's answer to that; the peer's signal relayed to us.
+  void signal_failure(const Mediated& m);
+  void failure_signal_answered(const std::string& mediation, const Bytes& connect_id,
+                               const std::vector<ike::Payload>& payloads, ike::Actions& out);
+  void peer_reported_failure(const ike::IkeSa& sa, const std::string& connection,
+                             const ike::Identity& peer, const Bytes& connect_id, ike::Timestamp now,
+                             ike::Actions& out);
+  // Both sides sent ME_CONNECT at once and the peer's arrived while ours is pending: true if
+  // ours goes on and the peer's is left unanswered (the peer answers ours).
+  bool keep_ours(const Mediated& m, const Bytes& peer_connect_id) const;
   // Drops the connection's attempt or direct IKE SA (a DELETE if it is still established) and,
   // with `initiate`, sends a new ME_CONNECT at once (no back-off): what it used is gone, waiting
   // would not help; the connection is then `wanted` (kept up, retried). Without, the peer has

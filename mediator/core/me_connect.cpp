@@ -1,5 +1,7 @@
 #include "mediator/core/me_connect.hpp"
 
+#include <string_view>
+
 #include "ike/codec/me_endpoint.hpp"
 
 namespace ikeme::mediator {
@@ -9,11 +11,24 @@ using ike::NotifyType;
 using ike::Payload;
 using ike::PayloadType;
 
+const Bytes kFailureSignalVendorId = [] {
+  const std::string_view text = "ikeme ME_CONNECT_FAILED signal v1";
+  return Bytes(text.begin(), text.end());
+}();
+
+Payload failure_signal_vendor_id() {
+  return Payload{PayloadType::VENDOR_ID, false, ike::VendorIdPayload{kFailureSignalVendorId}};
+}
+
 MeConnect parse_me_connect(const std::vector<Payload>& payloads) {
   MeConnect c;
   for (const Payload& p : payloads) {
     if (p.type == PayloadType::IDp) {
       c.peer = *p.as<ike::IdPayload>();
+      continue;
+    }
+    if (const auto* v = p.as<ike::VendorIdPayload>()) {
+      if (v->data == kFailureSignalVendorId) c.signals_failure = true;
       continue;
     }
     const auto* n = p.as<ike::NotifyPayload>();
@@ -30,6 +45,9 @@ MeConnect parse_me_connect(const std::vector<Payload>& payloads) {
         break;
       case NotifyType::ME_RESPONSE:
         c.response = true;
+        break;
+      case NotifyType::ME_CONNECT_FAILED:
+        c.failed = true;
         break;
       case NotifyType::ME_ENDPOINT:
         if (auto ep = ike::parse_me_endpoint(n->data, ike::FamilyNone::Forbidden); !ep) {
@@ -67,6 +85,11 @@ std::vector<Payload> relay_response(const MeConnect& from_b, const ike::IdPayloa
   add_connect_data(from_b, out);
   out.push_back(Payload{PayloadType::IDp, false, b});
   return out;
+}
+
+std::vector<Payload> failure_request(const Bytes& connect_id, const ike::IdPayload& peer) {
+  return {make_notify(NotifyType::ME_CONNECTID, connect_id),
+          make_notify(NotifyType::ME_CONNECT_FAILED), Payload{PayloadType::IDp, false, peer}};
 }
 
 std::vector<Payload> callback_request(const ike::IdPayload& b) {

@@ -12,6 +12,11 @@ using ike::Timestamp;
 namespace {
 
 constexpr ike::Duration kSweepInterval{1000};  // relays and callbacks expire within a second
+// How long a completed endpoint exchange may still be reported failed: longer than any peer's
+// checks (ikeme gives up after its transaction timeout, 30 s by default; strongSwan's pairs fail
+// after ~65 s). Bounded in number: each entry costs one accepted, rate-limited ME_CONNECT.
+constexpr ike::Duration kTransactionMemory{120000};
+constexpr size_t kMaxTransactions = 4096;
 
 std::string pseudonym_of(const ike::IkeSa& sa) {
   return sa.remote_id().to_string();
@@ -105,6 +110,9 @@ std::vector<Payload> Registry::on_me_connect(const ike::IkeSa& sa,
   MeConnect c = parse_me_connect(request);
   if (!c.peer) return refuse(Refusal::InvalidSyntax, from, "request lacks IDp", out);
   if (!c.connect_id) return refuse(Refusal::InvalidSyntax, from, "request lacks ME_CONNECTID", out);
+  if (c.failed && !c.response)
+    return relay_failure(from, reg->second, c, ike::Identity::from_payload(*c.peer).to_string(),
+                         out);
   if (!c.connect_key)
     return refuse(Refusal::InvalidSyntax, from, "request lacks ME_CONNECTKEY", out);
   if (!c.bad_endpoint.empty())
@@ -117,7 +125,7 @@ std::vector<Payload> Registry::on_me_connect(const ike::IkeSa& sa,
                       std::to_string(limits_.max_endpoints),
                   out);
   const std::string to = ike::Identity::from_payload(*c.peer).to_string();
-  if (c.response) return answer(from, reg->second, c, to, out);
+  if (c.response) return answer(from, reg->second, c, to, now, out);
   return connect(from, reg->second, c, to, now, out);
 }
 
@@ -142,8 +150,9 @@ std::vector<Payload> Registry::connect(const std::string& from, const Registrati
                     "ME_CONNECTID already in use towards '" + to + "'", out);
     // A's retry with the same id: relayed again, one relay counted.
     existing->second.expires = now + limits_.relay_timeout;
+    existing->second.signals_failure = c.signals_failure;
   } else {
-    relays_.emplace(key, Relay{from, now + limits_.relay_timeout});
+    relays_.emplace(key, Relay{from, now + limits_.relay_timeout, c.signals_failure});
     ++pending_count_[from];
   }
   commands_.push_back(
@@ -156,12 +165,14 @@ std::vector<Payload> Registry::connect(const std::string& from, const Registrati
 }
 
 std::vector<Payload> Registry::answer(const std::string& from, const Registration& reg,
-                                      const MeConnect& c, const std::string& to, Actions& out) {
+                                      const MeConnect& c, const std::string& to, Timestamp now,
+                                      Actions& out) {
   auto relay = relays_.find({from, *c.connect_id});
   if (relay == relays_.end() || relay->second.requester != to)
     return refuse(Refusal::UnexpectedResponse, from,
                   "ME_RESPONSE for '" + to + "' answers no relayed request", out);
   if (--pending_count_[to] == 0) pending_count_.erase(to);
+  const bool initiator_signals = relay->second.signals_failure;
   relays_.erase(relay);
   auto requester = registrations_.find(to);
   if (requester == registrations_.end())
@@ -170,6 +181,63 @@ std::vector<Payload> Registry::answer(const std::string& from, const Registratio
       Command{Command::Kind::Send, requester->second.spi, relay_response(c, reg.id), to});
   ++stats_.relayed_responses;
   log(out, 1, "relaying ME_CONNECT response from '" + from + "' to '" + to + "'");
+  remember_transaction(to, from, *c.connect_id, initiator_signals, c.signals_failure, now, out);
+  return {};
+}
+
+void Registry::remember_transaction(const std::string& initiator, const std::string& responder,
+                                    const Bytes& connect_id, bool initiator_signals,
+                                    bool responder_signals, Timestamp now, Actions& out) {
+  // Only worth remembering if one of the two can be told about the other's failure.
+  if (!initiator_signals && !responder_signals) return;
+  auto key = std::make_pair(responder, connect_id);
+  if (!transactions_.count(key) && transactions_.size() >= kMaxTransactions) {
+    log(out, 1,
+        "endpoint exchange of '" + initiator + "' and '" + responder + "' not remembered: " +
+            std::to_string(kMaxTransactions) + " already are (a failure will not be relayed)");
+    return;
+  }
+  transactions_[key] =
+      Transaction{initiator, initiator_signals, responder_signals, now + kTransactionMemory};
+}
+
+std::vector<Payload> Registry::relay_failure(const std::string& from, const Registration& reg,
+                                             const MeConnect& c, const std::string& to,
+                                             Actions& out) {
+  ++stats_.failure_signals;
+  const std::string id = to_hex(*c.connect_id);
+  // `from` may be either side of the transaction: B (the key) or A (the initiator).
+  auto t = transactions_.find({from, *c.connect_id});
+  bool from_responder = t != transactions_.end() && t->second.initiator == to;
+  if (!from_responder) {
+    t = transactions_.find({to, *c.connect_id});
+    if (t != transactions_.end() && t->second.initiator != from) t = transactions_.end();
+  }
+  if (t == transactions_.end())
+    return refuse(Refusal::UnknownTransaction, from,
+                  "ME_CONNECT_FAILED for '" + to + "', connect ID " + id +
+                      ", names no endpoint exchange relayed between them",
+                  out);
+  const bool takes = from_responder ? t->second.initiator_signals : t->second.responder_signals;
+  transactions_.erase(t);  // one signal per transaction
+  if (!directory_.may_connect(from, to) && !directory_.may_connect(to, from))
+    return refuse(Refusal::Unauthorized, from, "may no longer reach '" + to + "'", out);
+  auto target = registrations_.find(to);
+  if (target == registrations_.end())
+    return refuse(Refusal::Offline, from, "'" + to + "' is no longer registered", out);
+  if (!takes) {
+    ++stats_.failures_withheld;
+    log(out, 1,
+        "ME_CONNECT_FAILED from '" + from + "' (connect ID " + id + ") not relayed: '" + to +
+            "' did not announce that it takes it (a strongSwan peer would answer INVALID_SYNTAX)");
+    return {ike::make_notify(ike::NotifyType::ME_CONNECT_FAILED)};
+  }
+  commands_.push_back(
+      Command{Command::Kind::Send, target->second.spi, failure_request(*c.connect_id, reg.id), to});
+  ++stats_.failures_relayed;
+  log(out, 1,
+      "relaying ME_CONNECT_FAILED from '" + from + "' to '" + to + "' (connect ID " + id +
+          "): every pair failed");
   return {};
 }
 
@@ -244,6 +312,9 @@ void Registry::set_directory(Directory directory, Timestamp, Actions& out) {
     drop(it->second.requester);
     it = callbacks_.erase(it);
   }
+  std::erase_if(transactions_, [this](const auto& t) {
+    return !directory_.contains(t.first.first) || !directory_.contains(t.second.initiator);
+  });
 }
 
 void Registry::expire(Timestamp now, Actions& out) {
@@ -275,10 +346,11 @@ void Registry::expire(Timestamp now, Actions& out) {
     drop(it->second.requester);
     it = callbacks_.erase(it);
   }
+  std::erase_if(transactions_, [now](const auto& t) { return t.second.expires <= now; });
 }
 
 std::optional<Timestamp> Registry::next_timeout() const {
-  if (relays_.empty() && callbacks_.empty()) return std::nullopt;
+  if (relays_.empty() && callbacks_.empty() && transactions_.empty()) return std::nullopt;
   return last_sweep_ + kSweepInterval;
 }
 

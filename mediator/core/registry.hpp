@@ -70,10 +70,19 @@ class Registry final : public ike::MediationHooks {
   const MediatorStats& stats() const { return stats_; }
   size_t pending_relays() const { return relays_.size(); }
   size_t pending_callbacks() const { return callbacks_.size(); }
+  size_t remembered_transactions() const { return transactions_.size(); }
 
  private:
   struct Relay {  // A asked for B; B's ME_RESPONSE is awaited
     std::string requester;
+    ike::Timestamp expires{0};
+    bool signals_failure = false;  // A announced that it takes ME_CONNECT_FAILED
+  };
+  // An endpoint exchange the server completed (B's response relayed to A): while the two check,
+  // either may report that every pair failed, and the server passes that on to the other one.
+  struct Transaction {
+    std::string initiator;  // A (the key holds B and the CONNECTID)
+    bool initiator_signals = false, responder_signals = false;
     ike::Timestamp expires{0};
   };
   struct Callback {  // A asked for B while B was offline
@@ -86,7 +95,14 @@ class Registry final : public ike::MediationHooks {
                                     const MeConnect& c, const std::string& to, ike::Timestamp now,
                                     ike::Actions& out);
   std::vector<ike::Payload> answer(const std::string& from, const Registration& reg,
-                                   const MeConnect& c, const std::string& to, ike::Actions& out);
+                                   const MeConnect& c, const std::string& to, ike::Timestamp now,
+                                   ike::Actions& out);
+  std::vector<ike::Payload> relay_failure(const std::string& from, const Registration& reg,
+                                          const MeConnect& c, const std::string& to,
+                                          ike::Actions& out);
+  void remember_transaction(const std::string& initiator, const std::string& responder,
+                            const Bytes& connect_id, bool initiator_signals, bool responder_signals,
+                            ike::Timestamp now, ike::Actions& out);
   void remember_callback(const std::string& from, const std::string& to, ike::Timestamp now,
                          ike::Actions& out);
   void fire_callbacks(const std::string& registered, ike::Actions& out);
@@ -96,9 +112,10 @@ class Registry final : public ike::MediationHooks {
   Directory directory_;
   Limits limits_;
   std::map<std::string, Registration> registrations_;
-  std::map<std::pair<std::string, Bytes>, Relay> relays_;  // (B, CONNECTID) -> relay
-  std::multimap<std::string, Callback> callbacks_;         // B -> who waits for it
-  std::map<std::string, size_t> pending_count_;            // requester -> relays + callbacks
+  std::map<std::pair<std::string, Bytes>, Relay> relays_;              // (B, CONNECTID) -> relay
+  std::multimap<std::string, Callback> callbacks_;                     // B -> who waits for it
+  std::map<std::pair<std::string, Bytes>, Transaction> transactions_;  // (B, CONNECTID)
+  std::map<std::string, size_t> pending_count_;  // requester -> relays + callbacks
   std::vector<Command> commands_;
   MediatorStats stats_;
   ike::Timestamp last_sweep_{0};

@@ -23,6 +23,7 @@ enum class Refusal {
   RelayFailed,         // the other SA could not take the relayed request
   AuthFailed,          // IKE_AUTH refused (unknown pseudonym, wrong PSK or certificate, ...)
   ChildSa,             // a CHILD_SA requested on a mediation connection (refused, SA kept)
+  UnknownTransaction,  // ME_CONNECT_FAILED naming no endpoint exchange the server relayed
   Count
 };
 inline constexpr size_t kRefusalCount = static_cast<size_t>(Refusal::Count);
@@ -41,7 +42,8 @@ constexpr std::string_view name(Refusal r) {
                                          "unexpected_response",
                                          "relay_failed",
                                          "auth_failed",
-                                         "child_sa"};
+                                         "child_sa",
+                                         "unknown_transaction"};
   static_assert(std::size(kNames) == kRefusalCount);
   return kNames[static_cast<size_t>(r)];
 }
@@ -57,7 +59,12 @@ struct MediatorStats {
   uint64_t callbacks_sent = 0;
   uint64_t callbacks_expired = 0;
   uint64_t relays_expired = 0;
-  uint64_t directory_removed = 0;  // registrations closed because a reload removed the pseudonym
+  uint64_t directory_removed = 0;
+  // ME_CONNECT_FAILED from peers (every pair failed): received, relayed to the other peer, and
+  // withheld because the other peer did not announce that it takes them (strongSwan peers).
+  uint64_t failure_signals = 0;
+  uint64_t failures_relayed = 0;
+  uint64_t failures_withheld = 0;  // registrations closed because a reload removed the pseudonym
   std::array<uint64_t, kRefusalCount> refusals{};
 
   void refuse(Refusal r) { ++refusals[static_cast<size_t>(r)]; }

@@ -124,6 +124,11 @@ void format_mediation(std::string& out, const Json& m) {
            get_string(t, "nominated-ms", "-") + " ms, established " +
            get_string(t, "established-ms", "-") + " ms\n";
   }
+  if (m.contains("failures")) {
+    out += "  after " + get_string(m, "failures") + " failed attempt(s)";
+    if (m.contains("last-failure")) out += ", the last checks: " + get_string(m, "last-failure");
+    out += "\n";
+  }
 }
 }  // namespace
 

@@ -268,6 +268,10 @@ TEST_CASE("peer config: the ice section", "[config][peer]") {
       0);
   CHECK(load_error("ice:\n  exclude: [eth0]\n").find("peer.yaml:2:3: ice.exclude: unknown key") ==
         0);
+  CHECK(load_ok("").ice.transaction_timeout == ike::Duration(30000));
+  CHECK(load_ok("ice:\n  transaction_timeout: 5s\n").ice.transaction_timeout ==
+        ike::Duration(5000));
+  CHECK(load_error("ice:\n  transaction_timeout: 0s\n").find("peer.yaml:2:") == 0);
 }
 
 TEST_CASE("peer config: defaults", "[config][peer]") {

@@ -753,3 +753,44 @@ TEST_CASE("ice: IPv6 pairs form and check like IPv4 ones, never across families"
   CHECK(s.out.nomination->remote == peer);
   CHECK(s.out.nomination->mapped == s.base);
 }
+
+TEST_CASE("ice: the peer's report that every pair failed ends the agent with our pairs", "[ice]") {
+  Solo s;
+  s.start(ice::Role::Responder, {remote_host("198.51.100.2"), remote_host("198.51.100.3")});
+  s.agent->handle_timeout(Timestamp{30}, s.out);
+  REQUIRE_FALSE(s.out.failure);
+  s.agent->peer_failed(Timestamp{40}, s.out);
+  REQUIRE(s.out.failure);
+  CHECK(s.out.failure->reason == ice::FailureReason::PeerReported);
+  CHECK(s.out.failure->pairs.size() == 2);  // what our side had tried, for explain
+  CHECK(s.out.failure->timings.finished == Timestamp{40});
+  CHECK(s.out.failure->to_string().find("the peer reported that every pair failed after") == 0);
+  CHECK(s.agent->state() == ice::IceAgent::State::Closed);
+  CHECK_FALSE(s.agent->next_timeout());
+  // Once closed, another report changes nothing.
+  s.out = {};
+  s.agent->peer_failed(Timestamp{50}, s.out);
+  CHECK_FALSE(s.out.failure);
+}
+
+TEST_CASE("ice: IceSessions::peer_failed finds the attempt by connect ID and removes it", "[ice]") {
+  ice::IceSessions sessions{ice::AgentConfig{}};
+  ice::AgentOutput out;
+  ice::SessionParams p;
+  p.name = "peer";
+  p.role = ice::Role::Initiator;
+  p.connect_id = {1, 2, 3, 4};
+  p.local_key = Bytes(16, 1);
+  p.remote_key = Bytes(16, 2);
+  p.local = {
+      {EndpointType::HOST, ep("10.1.0.10", 4500), ep("10.1.0.10", 4500), ike::kPriorityHost}};
+  p.remote = {remote_host("198.51.100.2")};
+  REQUIRE(sessions.start(p, Timestamp{0}, out).ok());
+  CHECK_FALSE(sessions.peer_failed(Bytes{9, 9, 9, 9}, Timestamp{1}, out));
+  CHECK(sessions.size() == 1);
+  CHECK(sessions.peer_failed(Bytes{1, 2, 3, 4}, Timestamp{2}, out));
+  REQUIRE(out.failure);
+  CHECK(out.failure->reason == ice::FailureReason::PeerReported);
+  CHECK(out.failure->connect_id == Bytes{1, 2, 3, 4});
+  CHECK(sessions.size() == 0);
+}

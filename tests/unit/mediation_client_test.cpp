@@ -388,3 +388,153 @@ TEST_CASE("mediated: a local address that disappears restarts what used it", "[m
   for (const auto& s : f.peers.at("alice").engine->list_sas()) alices += s.connection == "peer";
   CHECK(alices == 1);
 }
+
+namespace {
+
+// Nothing gets from one site to the other (private addresses, NATs' public ones); the
+// mediation server stays reachable.
+void cut_sites(Fixture& f) {
+  f.net.drop = [&f](const sim::InFlight& in) {
+    return f.net.node(in.sender).name != "ms" && in.to.address.to_string() != "192.0.2.100";
+  };
+}
+
+}  // namespace
+
+TEST_CASE(
+    "mediated: every pair failed: the initiator signals ME_CONNECT_FAILED, the responder "
+    "stops at once",
+    "[mediated][failure]") {
+  Fixture f;
+  cut_sites(f);
+  // alice gives up after 5 s; bob would keep checking for 30 s.
+  f.peers.at("alice").client->set_transaction_timeout(Duration(5000));
+  f.initiate("bob", "medsrv");
+  f.initiate("alice", "peer");
+  const Timestamp t0 = f.net.now();
+  f.net.advance(Duration(4900));
+  REQUIRE(f.peers.at("bob").client->sessions().size() == 1);  // bob is checking
+  f.net.advance(Duration(200));
+  CHECK(f.logged("alice", "telling '" + kBob + "' that every pair failed (ME_CONNECT_FAILED"));
+  CHECK(f.logged("alice", "the mediation server relayed our ME_CONNECT_FAILED"));
+  CHECK(f.logged("bob", "'" + kAlice + "' reports that every pair failed"));
+  CHECK(f.ms->stats().failure_signals == 1);
+  CHECK(f.ms->stats().failures_relayed == 1);
+  // bob stopped at once, long before its own 30 s: no agent left, the failure explained.
+  CHECK(f.peers.at("bob").client->sessions().size() == 0);
+  auto bs = f.peers.at("bob").client->status("peer");
+  REQUIRE(bs);
+  CHECK(bs->last_problem == "the peer reported that every pair failed");
+  REQUIRE(bs->last_failure);
+  CHECK(bs->last_failure->reason == ice::FailureReason::PeerReported);
+  CHECK(bs->last_failure->timings.finished - t0 < Duration(5100));
+  CHECK_FALSE(bs->last_failure->pairs.empty());  // what bob's checks saw
+  CHECK_FALSE(bs->retry_at);                     // bob does not want the connection itself
+  std::string why = f.peers.at("bob").client->explain("peer", f.net.now());
+  INFO(why);
+  CHECK(why.find("peer is down: the peer reported that every pair failed") != std::string::npos);
+  CHECK(why.find("last connectivity checks (the peer reported that every pair failed)") !=
+        std::string::npos);
+  // alice keeps her retry policy: another ME_CONNECT after the back-off (2 s, doubling).
+  auto as = f.peers.at("alice").client->status("peer");
+  REQUIRE(as);
+  CHECK(as->last_failure->reason == ice::FailureReason::Timeout);
+  REQUIRE(as->retry_at);
+  CHECK(*as->retry_at - f.net.now() <= Duration(2000));
+  // No signal goes back: bob's failure was the reported one.
+  CHECK_FALSE(f.logged("bob", "telling '" + kAlice + "'"));
+  // The network heals: alice's retry connects.
+  f.net.drop = nullptr;
+  f.net.advance(Duration(3000));
+  CHECK(f.established("alice", "peer"));
+  CHECK(f.established("bob", "peer"));
+}
+
+TEST_CASE("mediated: the responder's failure is signalled to the initiator, which retries",
+          "[mediated][failure]") {
+  Fixture f;
+  cut_sites(f);
+  f.peers.at("bob").client->set_transaction_timeout(Duration(3000));
+  f.initiate("bob", "medsrv");
+  f.initiate("alice", "peer");
+  f.net.advance(Duration(3200));
+  CHECK(f.logged("bob", "telling '" + kAlice + "' that every pair failed"));
+  CHECK(f.logged("alice", "'" + kBob + "' reports that every pair failed"));
+  CHECK(f.peers.at("alice").client->sessions().size() == 0);
+  auto as = f.peers.at("alice").client->status("peer");
+  REQUIRE(as);
+  CHECK(as->last_problem == "the peer reported that every pair failed");
+  CHECK(as->phase == "backoff");
+  REQUIRE(as->retry_at);
+  CHECK(f.peers.at("alice").client->explain("peer", f.net.now()).find("next attempt in") !=
+        std::string::npos);
+}
+
+TEST_CASE("mediated: a relayed ME_CONNECT_FAILED for another connect ID changes nothing",
+          "[mediated][failure]") {
+  Fixture f;
+  cut_sites(f);
+  f.initiate("bob", "medsrv");
+  f.initiate("alice", "peer");
+  f.net.advance(Duration(500));
+  REQUIRE(f.peers.at("alice").client->sessions().size() == 1);
+  // What the server would relay for an attempt alice never made.
+  const ike::IkeSa* sa = nullptr;
+  for (const auto& s : f.peers.at("alice").engine->list_sas())
+    if (s.connection == "medsrv") sa = f.peers.at("alice").engine->find_sa(s.spi_i);
+  REQUIRE(sa);
+  Identity bob = *Identity::parse(kBob);
+  Actions a;
+  auto response = f.peers.at("alice").client->on_me_connect(
+      *sa,
+      mediator::failure_request(Bytes{9, 9, 9, 9},
+                                *make_id(PayloadType::IDp, bob.type(), bob.data()).as<IdPayload>()),
+      f.net.now(), a);
+  CHECK(response.empty());
+  bool logged = false;
+  for (const auto& l : a.logs)
+    logged |= l.text.find("for unknown connect ID 09090909 ignored") != std::string::npos;
+  CHECK(logged);
+  CHECK(f.peers.at("alice").client->sessions().size() == 1);
+  CHECK(f.peers.at("alice").client->status("peer")->phase == "checking");
+}
+
+TEST_CASE("mediated: simultaneous ME_CONNECT: the lower connect ID goes on, one direct SA",
+          "[mediated][simultaneous]") {
+  Fixture f;
+  f.initiate("alice", "medsrv");
+  f.initiate("bob", "medsrv");
+  f.net.advance(Duration(100));
+  REQUIRE(f.established("alice", "medsrv"));
+  REQUIRE(f.established("bob", "medsrv"));
+  // Both want each other at the same moment: each request is on its way before either arrives.
+  for (const char* name : {"alice", "bob"}) {
+    Actions a;
+    REQUIRE(f.peers.at(name).client->initiate("peer", f.net.now(), a).ok());
+    f.net.apply(*f.peers.at(name).node, a);
+  }
+  f.net.run();
+  f.net.advance(Duration(2000));
+  REQUIRE(f.established("alice", "peer"));
+  REQUIRE(f.established("bob", "peer"));
+  CHECK(f.ms->stats().relays == 2);
+  CHECK(f.ms->stats().relayed_responses == 1);  // exactly one transaction went on
+  // Each side decided, neither retried, and there is one direct IKE SA on each side.
+  CHECK(f.logged("alice", "both sides sent ME_CONNECT"));
+  CHECK(f.logged("bob", "both sides sent ME_CONNECT"));
+  const bool alice_won = f.logged("alice", "the lower) goes on, the peer's");
+  CHECK(alice_won != f.logged("bob", "the lower) goes on, the peer's"));
+  CHECK(f.logged(alice_won ? "bob" : "alice", "is dropped; answering"));
+  for (const char* name : {"alice", "bob"}) {
+    size_t direct = 0;
+    for (const auto& s : f.peers.at(name).engine->list_sas())
+      if (s.connection == "peer") ++direct;
+    CHECK(direct == 1);
+    auto st = f.peers.at(name).client->status("peer");
+    REQUIRE(st);
+    CHECK(st->failures == 0);
+    const bool winner = (std::string(name) == "alice") == alice_won;
+    CHECK(st->initiating == winner);
+  }
+  CHECK(f.sa(alice_won ? "alice" : "bob", "peer")->initiator);
+}

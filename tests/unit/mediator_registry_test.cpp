@@ -450,3 +450,133 @@ TEST_CASE("mediator: pubkey pseudonyms register with a certificate; unlisted one
   CHECK(f.server->logged("IKE_AUTH refused: peer 'long.ikeme.test' uses "));
   CHECK(f.server->logged("authentication; a pre-shared key is configured"));
 }
+
+namespace {
+
+// A completed endpoint exchange between alice (A) and bob (B), each announcing (or not) that it
+// takes the failure signal with ikeme's Vendor ID.
+void exchange(Fixture& f, bool alice_signals, bool bob_signals, Bytes cid = {1, 2, 3, 4}) {
+  const uint64_t before = f.ms->stats().relayed_responses;
+  auto request = connect_request(kBob, cid);
+  if (alice_signals) request.push_back(mediator::failure_signal_vendor_id());
+  f.send("alice", request);
+  auto response = connect_response(kAlice, cid);
+  if (bob_signals) response.push_back(mediator::failure_signal_vendor_id());
+  f.send("bob", response);
+  REQUIRE(f.ms->stats().relayed_responses == before + 1);
+}
+
+std::vector<Payload> failure(const std::string& to, Bytes cid = {1, 2, 3, 4}) {
+  return mediator::failure_request(cid, *idp(to).as<IdPayload>());
+}
+
+}  // namespace
+
+TEST_CASE("mediator: ME_CONNECT_FAILED is relayed to the other peer of the transaction",
+          "[mediator][failure]") {
+  Fixture f;
+  f.start("alice");
+  f.start("bob");
+  exchange(f, true, true);
+  f.clear_logs();
+  SECTION("from the initiator to the responder") {
+    f.send("alice", failure(kBob));
+    CHECK(f.net.node("alice").logged("parsed ME_CONNECT response 3 [ ]"));
+    CHECK(
+        f.net.node("bob").logged("parsed ME_CONNECT request 1 [ N(ME_CID) N(ME_CONN_FAIL) IDp ]"));
+    CHECK(f.server->logged("relaying ME_CONNECT_FAILED from '" + kAlice + "' to '" + kBob +
+                           "' (connect ID 01020304): every pair failed"));
+  }
+  SECTION("from the responder to the initiator") {
+    f.send("bob", failure(kAlice));
+    CHECK(f.net.node("bob").logged("parsed ME_CONNECT response 3 [ ]"));
+    CHECK(f.net.node("alice").logged(
+        "parsed ME_CONNECT request 1 [ N(ME_CID) N(ME_CONN_FAIL) IDp ]"));
+  }
+  CHECK(f.ms->stats().failure_signals == 1);
+  CHECK(f.ms->stats().failures_relayed == 1);
+  // One signal per transaction: the other side's (both timed out at once) names nothing now.
+  f.send("alice", failure(kBob));
+  CHECK(f.ms->stats().refused(Refusal::UnknownTransaction) == 1);
+  CHECK(f.ms->stats().failures_relayed == 1);
+  CHECK(f.ms->registry().remembered_transactions() == 0);
+}
+
+TEST_CASE("mediator: ME_CONNECT_FAILED is withheld from a peer that did not announce it",
+          "[mediator][failure]") {
+  Fixture f;
+  f.start("alice");
+  f.start("bob");
+  exchange(f, true, false);  // bob is, say, strongSwan: no Vendor ID in its ME_RESPONSE
+  f.clear_logs();
+  f.send("alice", failure(kBob));
+  CHECK(f.net.node("alice").logged("parsed ME_CONNECT response 3 [ N(ME_CONN_FAIL) ]"));
+  CHECK_FALSE(f.net.node("bob").logged("N(ME_CONN_FAIL)"));
+  CHECK(f.ms->stats().failures_withheld == 1);
+  CHECK(f.ms->stats().failures_relayed == 0);
+  CHECK(f.server->logged("did not announce that it takes it"));
+}
+
+TEST_CASE("mediator: ME_CONNECT_FAILED naming no transaction, offline or unauthorized peers",
+          "[mediator][failure]") {
+  Fixture f;
+  f.start("alice");
+  f.start("bob");
+  f.start("eve");
+  exchange(f, true, true);
+  f.clear_logs();
+  // eve was no party to it; a wrong connect ID; a transaction never relayed.
+  f.send("eve", failure(kAlice));
+  f.send("bob", failure(kAlice, {9, 9, 9, 9}));
+  CHECK(f.ms->stats().refused(Refusal::UnknownTransaction) == 2);
+  CHECK(f.count("eve", "[ N(ME_CONN_FAIL) ]") == 1);
+  CHECK_FALSE(f.net.node("alice").logged("N(ME_CONN_FAIL)"));
+  SECTION("the other peer went offline") {
+    Actions a;
+    f.net.node("alice").engine->terminate_all(f.net.now(), a);
+    f.net.apply(f.net.node("alice"), a);
+    f.net.run();
+    REQUIRE_FALSE(f.registered(kAlice));
+    f.send("bob", failure(kAlice));
+    CHECK(f.ms->stats().refused(Refusal::Offline) == 1);
+  }
+  SECTION("a reload removed the authorization") {
+    Actions a;
+    f.ms->reload(server_config(),
+                 Directory({psk_entry(kAlice, "alice-secret", {}),
+                            psk_entry(kBob, "bob-secret", {}), psk_entry(kEve, "eve-secret", {})},
+                           {}),
+                 Limits{}, f.net.now(), a);
+    f.send("bob", failure(kAlice));
+    CHECK(f.ms->stats().refused(Refusal::Unauthorized) == 1);
+  }
+  CHECK(f.ms->stats().failures_relayed == 0);
+  CHECK(f.ms->stats().failure_signals == 3);
+}
+
+TEST_CASE("mediator: ME_CONNECT_FAILED counts against the ME_CONNECT rate limit",
+          "[mediator][failure]") {
+  Limits limits;
+  limits.connects_per_second = 0.01;
+  limits.connects_burst = 1;
+  Fixture f(limits);
+  f.start("alice");
+  f.start("bob");
+  exchange(f, true, true);  // takes alice's only token
+  f.send("alice", failure(kBob));
+  CHECK(f.ms->stats().refused(Refusal::PeerRateLimited) == 1);
+  CHECK(f.ms->stats().failures_relayed == 0);
+  CHECK_FALSE(f.net.node("bob").logged("N(ME_CONN_FAIL)"));
+}
+
+TEST_CASE("mediator: remembered transactions expire", "[mediator][failure]") {
+  Fixture f;
+  f.start("alice");
+  f.start("bob");
+  exchange(f, true, false);
+  CHECK(f.ms->registry().remembered_transactions() == 1);
+  f.net.advance(Duration(125000));
+  CHECK(f.ms->registry().remembered_transactions() == 0);
+  exchange(f, false, false, {5, 5, 5, 5});  // neither takes a signal: nothing to remember
+  CHECK(f.ms->registry().remembered_transactions() == 0);
+}

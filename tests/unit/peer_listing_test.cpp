@@ -319,6 +319,22 @@ TEST_CASE("peer listing: ikemectl listings survive missing and mistyped members"
   CHECK(ctl::format_sas(Json::object()).empty());
 }
 
+TEST_CASE("peer listing: ikemectl list-sas shows a mediated SA's failed attempts", "[peer]") {
+  Json m = {{"mediated-by", "medsrv"},
+            {"own-pseudonym", "a@medsrv.org"},
+            {"peer-pseudonym", "b@medsrv.org"},
+            {"role", "responder"},
+            {"connect-id", "01020304"},
+            {"failures", 1},
+            {"last-failure", "the peer reported that every pair failed"}};
+  std::string out = ctl::format_sas(Json::array({Json{{"name", "peer"}, {"mediation", m}}}));
+  CHECK(out.find("  after 1 failed attempt(s), the last checks: the peer reported that every pair "
+                 "failed\n") != std::string::npos);
+  m.erase("failures");
+  out = ctl::format_sas(Json::array({Json{{"name", "peer"}, {"mediation", m}}}));
+  CHECK(out.find("failed attempt") == std::string::npos);
+}
+
 TEST_CASE("peer listing: ikemectl list-conns and stats text", "[peer]") {
   Json conn = {{"name", "home"},
                {"local-addrs", {"%any"}},
