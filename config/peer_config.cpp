@@ -620,9 +620,12 @@ Check read_daemon(const YamlNode& map, PeerConfig& out) {
 // ice: what the connectivity checks of mediated connections may disclose and use.
 
 Check read_ice(const YamlNode& map, PeerConfig& out) {
-  CFG_CHECK(check_section(map, {"exclude_interfaces", "exclude_addresses", "transaction_timeout"}));
+  CFG_CHECK(check_section(
+      map, {"exclude_interfaces", "exclude_addresses", "transaction_timeout", "disclose_ipv6"}));
   CFG_TRY(timeout, optional_positive_ms(map, "transaction_timeout"));
   if (timeout) out.ice.transaction_timeout = *timeout;
+  CFG_TRY(ipv6, optional_bool(map, "disclose_ipv6"));
+  if (ipv6) out.ice.disclose_ipv6 = *ipv6;
   CFG_TRY(interfaces, optional_value(map, "exclude_interfaces"));
   if (interfaces) {
     CFG_TRY(names, read_string_list(*interfaces));

@@ -44,6 +44,7 @@ struct IceSettings {
   ice::ExclusionList exclusions;
   // How long one attempt's connectivity checks may take before it fails (and is retried).
   ike::Duration transaction_timeout{30000};
+  bool disclose_ipv6 = true;  // IPv6 host addresses are HOST candidates too
 };
 
 struct PeerConfig {

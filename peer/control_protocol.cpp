@@ -12,6 +12,8 @@ const char* command_name(Command c) {
       return "list-sas";
     case Command::ListPools:
       return "list-pools";
+    case Command::ListAddresses:
+      return "list-addresses";
     case Command::Initiate:
       return "initiate";
     case Command::Terminate:
@@ -37,6 +39,7 @@ const Spec kSpecs[] = {
     {Command::ListConns, {"ike"}},
     {Command::ListSas, {"ike", "id"}},
     {Command::ListPools, {}},
+    {Command::ListAddresses, {}},
     {Command::Initiate, {"ike", "child"}},
     {Command::Terminate, {"ike", "id"}},
     {Command::Stats, {}},
@@ -92,8 +95,8 @@ Result<ControlRequest, std::string> parse_request(std::string_view line) {
   if (!spec) {
     std::string shown = name.size() > 40 ? name.substr(0, 40) + "..." : name;
     return Unexpected{"unknown command '" + shown +
-                      "' (known: list-conns, list-sas, list-pools, initiate, terminate, stats, "
-                      "reload, explain)"};
+                      "' (known: list-conns, list-sas, list-pools, list-addresses, initiate, "
+                      "terminate, stats, reload, explain)"};
   }
   for (const auto& [key, value] : request.items()) {
     if (key == "command") continue;

@@ -8,6 +8,7 @@
 //                                                -> {"ok":true,"ike-sa-id":3}
 //   {"command":"terminate","id":3}               -> {"ok":true,"ike-sa-ids":[3]}
 //   {"command":"explain","ike":"home"}           -> {"ok":true,"explain":"home is up: ..."}
+//   {"command":"list-addresses"}                 -> {"ok":true,"addresses":[...]}
 //   {"command":"frobnicate"}                     -> {"ok":false,"error":"unknown command ..."}
 
 #include <cstddef>
@@ -26,7 +27,17 @@ using Json = nlohmann::ordered_json;  // members keep their order: "ok" comes fi
 inline constexpr size_t kMaxRequestBytes = 64 * 1024;  // one request line, newline excluded
 inline constexpr size_t kMaxNameLength = 255;          // connection and child names
 
-enum class Command { ListConns, ListSas, ListPools, Initiate, Terminate, Stats, Reload, Explain };
+enum class Command {
+  ListConns,
+  ListSas,
+  ListPools,
+  ListAddresses,
+  Initiate,
+  Terminate,
+  Stats,
+  Reload,
+  Explain
+};
 const char* command_name(Command c);
 
 struct ControlRequest {

@@ -39,6 +39,9 @@ void Daemon::guarded(const char* where, F&& f) {
     stop();
   }
 }
+// For the daemon's other files (callbacks of their own event sources).
+template void Daemon::guarded<const std::function<void()>&>(const char*,
+                                                            const std::function<void()>&);
 
 ike::Timestamp Daemon::now() {
   // Every engine call takes now(): the wall clock for certificate validity is refreshed with it.
@@ -79,6 +82,7 @@ Status<std::string> Daemon::start() {
 
   if (auto s = start_dataplane(); !s) return s;
   engine_ = std::make_unique<ike::IkeEngine>(config_.engine, *rng_);
+  start_host_addresses();
   start_mediation();
 
   std::string listening = pump_->listening();
@@ -102,6 +106,7 @@ void Daemon::stop() {
   if (control_) control_->close();
   // Routes, addresses and the TUN device (or the kernel's SAs) go before the loop ends.
   if (dataplane_) dataplane_->shutdown();
+  if (host_addresses_) host_addresses_->stop();
   if (pump_) pump_->stop();
   loop_.close();
 }

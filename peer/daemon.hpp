@@ -33,6 +33,7 @@
 #include "peer/control_server.hpp"
 #include "peer/datagram_pump.hpp"
 #include "peer/event_loop.hpp"
+#include "peer/host_address_monitor.hpp"
 #include "peer/log_sink.hpp"
 #include "peer/mediation_client.hpp"
 #include "peer/socket_set.hpp"
@@ -93,6 +94,12 @@ class Daemon {
   std::optional<IpAddress> source_for(const ike::ConnectionConfig& conn);
   std::set<uint32_t> sa_ids(const std::string& connection, uint32_t id) const;
 
+  // --- daemon_host_addresses.cpp: the host addresses mediated connections disclose
+  void start_host_addresses();
+  HostAddressPolicy host_address_policy() const;
+  void on_host_addresses_changed(const HostAddressSet::Changes& changes);
+  Json list_addresses() const;
+
   // --- daemon_mediation.cpp: IKE-ME client role (mediation_client.hpp)
   void start_mediation();
   bool mediation_command(const ControlRequest& request, Json& reply);
@@ -109,7 +116,9 @@ class Daemon {
   std::unique_ptr<DatagramPump> pump_;
   std::unique_ptr<ControlServer> control_;
 
-  std::unique_ptr<esp::Dataplane> dataplane_;  // null with esp_backend: none
+  std::unique_ptr<esp::Dataplane> dataplane_;           // null with esp_backend: none
+  std::unique_ptr<HostAddressMonitor> host_addresses_;  // null if rtnetlink failed
+  std::vector<IpAddress> own_vips_;                     // virtual IPs assigned to us
   ChildSaTable children_;
   DaemonCounters counters_;
   ike::Timestamp started_{0};

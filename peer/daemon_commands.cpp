@@ -67,6 +67,8 @@ Json Daemon::handle_request(const ControlRequest& r) {
       reply["pools"] = pools_json(engine_->list_pools());
       return reply;
     }
+    case Command::ListAddresses:
+      return list_addresses();
     case Command::Initiate: {
       log(Subsystem::CFG, 1,
           "control: initiate '" + r.ike + "'" +
@@ -236,6 +238,7 @@ Status<std::string> Daemon::reload(const std::string& trigger) {
   mediation_->set_exclusions(next.ice.exclusions);
   mediation_->set_transaction_timeout(next.ice.transaction_timeout);
   config_ = std::move(next);
+  if (host_addresses_) host_addresses_->set_policy(host_address_policy());
   log(Subsystem::CFG, 1,
       "reloaded " + options_.config_path.string() + " (" + trigger +
           "): " + std::to_string(config_.engine.connections.size()) + " connection(s)");

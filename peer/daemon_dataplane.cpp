@@ -130,6 +130,12 @@ void Daemon::apply_virtual_ip(const ike::VirtualIpEvent& v) {
                (assigned ? "leased to" : "released by") + " the peer");
     return;
   }
+  // Never a HOST candidate while it is ours (before the kernel reports it on an interface).
+  if (assigned)
+    own_vips_.push_back(v.address);
+  else
+    std::erase(own_vips_, v.address);
+  if (host_addresses_) host_addresses_->set_policy(host_address_policy());
   if (!dataplane_) {
     knl(1, "virtual IP " + v.address.to_string() + (assigned ? " assigned to us" : " released") +
                " (esp_backend: none: not added to an interface)");

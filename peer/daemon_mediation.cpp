@@ -5,7 +5,6 @@
 // list-sas shows of a mediated SA.
 
 #include "peer/daemon.hpp"
-#include "peer/host_addresses.hpp"
 
 namespace ikeme::peer {
 
@@ -18,12 +17,8 @@ void Daemon::start_mediation() {
   mc.agent.ike_port = config_.engine.port;
   mc.source_for = [this](const ike::ConnectionConfig& c) { return source_for(c); };
   mc.host_addresses = [this] {
-    auto hosts = host_addresses(config_.daemon.listen);
-    if (!hosts) {
-      log(Subsystem::NET, 1, "cannot list host addresses: " + hosts.error());
-      return std::vector<ice::HostAddress>{};
-    }
-    return std::move(*hosts);
+    return host_addresses_ ? host_addresses_->addresses().disclosed()
+                           : std::vector<ice::HostAddress>{};
   };
   mediation_ = std::make_unique<MediationClient>(*engine_, *rng_, std::move(mc));
 }

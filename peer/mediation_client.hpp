@@ -47,7 +47,7 @@ struct MediationClientConfig {
   // Re-registration after the mediation SA went away or could not be set up.
   ike::Duration register_min{1000};
   ike::Duration register_max{60000};
-  // The host addresses to disclose (the daemon's interface list), asked at each ME_CONNECT;
+  // The host addresses to disclose (the daemon's rtnetlink monitor), asked at each ME_CONNECT;
   // unset or empty: the mediation SA's own local address only.
   std::function<std::vector<ice::HostAddress>()> host_addresses;
   // The local address for a mediation connection's IKE SA (the daemon's route lookup).
@@ -96,6 +96,13 @@ class MediationClient : public ike::MediationHooks {
 
   bool is_mediated(const std::string& connection) const;
   bool is_mediation(const std::string& connection) const;
+  // The host's addresses changed (ikeme-peer's rtnetlink monitor; `gone` are the ones that
+  // disappeared). A mediation SA whose local address is gone registers again; a mediated
+  // connection whose direct IKE SA, nominated pair or disclosed candidates used one starts over
+  // with a new ME_CONNECT (restart_mediated). New addresses go into the next ME_CONNECT only.
+  // Defined in mediation_client_addresses.cpp.
+  void host_addresses_changed(const std::vector<IpAddress>& gone, ike::Timestamp now,
+                              ike::Actions& out);
   // Brings up a mediated connection (ME_CONNECT, registering first if needed) or keeps a
   // mediation connection registered. Failures later are retried.
   Status<std::string> initiate(const std::string& connection, ike::Timestamp now,
@@ -196,6 +203,12 @@ class MediationClient : public ike::MediationHooks {
   // Both sides sent ME_CONNECT at once and the peer's arrived while ours is pending: true if
   // ours goes on and the peer's is left unanswered (the peer answers ours).
   bool keep_ours(const Mediated& m, const Bytes& peer_connect_id) const;
+  // Drops the connection's attempt or direct IKE SA (a DELETE if it is still established) and,
+  // with `initiate`, sends a new ME_CONNECT at once (no back-off): what it used is gone, waiting
+  // would not help; the connection is then `wanted` (kept up, retried). Without, the peer has
+  // to connect again.
+  void restart_mediated(Mediated& m, const std::string& why, bool initiate, ike::Timestamp now,
+                        ike::Actions& out);
   void take(ice::AgentOutput& ice_out, ike::Timestamp now, ike::Actions& out);
   void run_deferred(ike::Timestamp now, ike::Actions& out);
   void log(ike::Actions& out, int level, const std::string& connection, std::string text) const;

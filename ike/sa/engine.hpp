@@ -78,6 +78,10 @@ class IkeEngine {
                     Actions& out);
   // Deletes the IKE SA with our SPI `spi` (a DELETE if established). False if there is none.
   bool terminate_sa(uint64_t spi, Timestamp now, Actions& out);
+  // Removes the IKE SA with our SPI `spi` and its CHILD_SAs without a DELETE, logging `why`: its
+  // local address is gone, so nothing can be sent from it (the peer learns from INITIAL_CONTACT
+  // in the replacement, or DPD). False if there is no such SA.
+  bool abandon_sa(uint64_t spi, const std::string& why, Timestamp now, Actions& out);
   const IkeSa* find_sa(uint64_t spi) const;
   // The client role: a mediated connection's IKE SA, from the nominated pair's local base to its
   // remote address, with N(ME_CONNECTID) in IKE_SA_INIT. Returns the new SA's id.

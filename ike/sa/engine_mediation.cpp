@@ -68,6 +68,15 @@ bool IkeEngine::terminate_sa(uint64_t spi, Timestamp now, Actions& out) {
   return true;
 }
 
+bool IkeEngine::abandon_sa(uint64_t spi, const std::string& why, Timestamp now, Actions& out) {
+  auto it = sas_.find(spi);
+  if (it == sas_.end() || it->second->dead()) return false;
+  it->second->destroy_silently(out, why);
+  schedule(spi);
+  reap_one(spi, now, out);
+  return true;
+}
+
 const IkeSa* IkeEngine::find_sa(uint64_t spi) const {
   auto it = sas_.find(spi);
   return it == sas_.end() ? nullptr : it->second.get();

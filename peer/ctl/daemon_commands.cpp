@@ -30,6 +30,11 @@ const Usage kUsages[] = {
      "usage: ikemectl list-pools\n"
      "  Lists the virtual IP pools with their leases (online: an IKE SA uses the address;\n"
      "  offline: kept for the identity that had it).\n"},
+    {"list-addresses",
+     "usage: ikemectl list-addresses\n"
+     "  Lists the host addresses ikeme-peer knows from the kernel (rtnetlink) and whether\n"
+     "  mediated connections disclose them as HOST candidates, or why not (interface down,\n"
+     "  link-local, tentative, excluded by ice: ...).\n"},
     {"initiate",
      "usage: ikemectl initiate --ike NAME [--child NAME] [--timeout SEC]\n"
      "  Initiates connection NAME (with its first child, or --child) and waits up to SEC\n"
@@ -314,6 +319,9 @@ int run_daemon_command(const CtlCommand& c) {
   if (c.name == "explain") std::printf("%s\n", get_string(j, "explain").c_str());
   if (c.name == "list-sas") std::fputs(format_sas(get_array(j, "sas")).c_str(), stdout);
   if (c.name == "list-pools") std::fputs(format_pools(get_array(j, "pools")).c_str(), stdout);
+  if (c.name == "list-addresses")
+    std::fputs(format_addresses(get_array(j, "addresses"), get_bool(j, "monitoring", true)).c_str(),
+               stdout);
   if (c.name == "list-conns") std::fputs(format_conns(get_array(j, "conns")).c_str(), stdout);
   if (c.name == "list-peers") std::fputs(format_peers(get_array(j, "peers")).c_str(), stdout);
   if (c.name == "stats")

@@ -21,6 +21,8 @@ constexpr const char* kUsage =
     "  list-conns [--ike NAME]                 the loaded connections\n"
     "  list-sas [--ike NAME | --id N]          the IKE SAs and their CHILD_SAs\n"
     "  list-pools                              virtual IP pools and their leases\n"
+    "  list-addresses                          host addresses and whether mediated\n"
+    "                                          connections disclose them\n"
     "  initiate --ike NAME [--child NAME] [--timeout SEC]\n"
     "                                          start a connection and wait for the outcome\n"
     "  terminate (--ike NAME | --id N) [--timeout SEC]\n"

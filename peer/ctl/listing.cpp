@@ -220,6 +220,24 @@ std::string format_pools(const Json& pools) {
   return out;
 }
 
+std::string format_addresses(const Json& addresses, bool monitoring) {
+  if (!monitoring)
+    return "the daemon does not watch the host addresses (see its log); mediated connections "
+           "disclose only the mediation SA's local address\n";
+  std::string out;
+  for (bool disclosed : {true, false})
+    for (const Json& a : addresses) {
+      if (!a.is_object() || get_bool(a, "disclosed") != disclosed) continue;
+      std::string where = get_string(a, "address") + "/" + get_string(a, "prefix-length") + " on " +
+                          get_string(a, "interface");
+      if (where.size() < 30) where.resize(30, ' ');
+      out +=
+          where + " " + (disclosed ? "disclosed" : "withheld: " + get_string(a, "withheld")) + "\n";
+    }
+  if (out.empty()) out = "no host addresses\n";
+  return out;
+}
+
 std::string format_stats(const Json& s) {
   std::string out;
   const std::string program = get_string(s, "program", "ikeme-peer");

@@ -27,6 +27,10 @@ std::string format_sas(const Json& sas);      // the "sas" array of a list-sas r
 std::string format_conns(const Json& conns);  // the "conns" array of a list-conns reply
 std::string format_stats(const Json& stats);  // the "stats" object of a stats reply (either daemon)
 std::string format_pools(const Json& pools);  // the "pools" array of a list-pools reply
+// ikeme-peer's list-addresses reply ("addresses" array), disclosed ones first:
+//   10.1.0.10/24 on eth0           disclosed
+//   fe80::1/64 on eth0             withheld: link-local
+std::string format_addresses(const Json& addresses, bool monitoring);
 // ikeme-mediator's list-peers reply ("peers" array):
 //   alice@medsrv.org  192.0.2.1[1137]  registered 2026-11-26T21:06:09Z (42s), IKE_SA #3
 std::string format_peers(const Json& peers);

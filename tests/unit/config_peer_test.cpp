@@ -260,6 +260,10 @@ TEST_CASE("peer config: the ice section", "[config][peer]") {
   CHECK(c.ice.exclusions.reason(ip("10.0.0.1"), "docker0").has_value());
   CHECK_FALSE(c.ice.exclusions.reason(ip("10.0.0.1"), "eth0").has_value());
   CHECK(load_ok("").ice.exclusions.interfaces.empty());
+  CHECK(load_ok("").ice.disclose_ipv6);
+  CHECK_FALSE(load_ok("ice:\n  disclose_ipv6: no\n").ice.disclose_ipv6);
+  CHECK(load_error("ice:\n  disclose_ipv6: maybe\n").find("peer.yaml:2:18: ice.disclose_ipv6") ==
+        0);
   CHECK(
       load_error("ice:\n  exclude_addresses: [10.0.0.0/33]\n")
           .find("peer.yaml:2:22: ice.exclude_addresses: invalid address or prefix '10.0.0.0/33'") ==

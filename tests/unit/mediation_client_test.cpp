@@ -328,6 +328,67 @@ TEST_CASE("mediated: a silent server is found dead by DPD and registered at agai
         "medsrv is registered at the mediation server");
 }
 
+TEST_CASE("mediated: a local address that disappears restarts what used it", "[mediated]") {
+  Fixture f;
+  f.initiate("bob", "medsrv");
+  f.net.advance(Duration(100));
+  f.initiate("alice", "peer");
+  f.net.advance(Duration(2000));
+  REQUIRE(f.established("alice", "peer"));
+  REQUIRE(f.established("bob", "peer"));
+  const uint32_t first = f.sa("alice", "peer")->id;
+  const uint32_t registration = f.sa("alice", "medsrv")->id;
+  auto gone = [&](const std::string& name, const std::string& address) {
+    Actions a;
+    f.peers.at(name).client->host_addresses_changed({*IpAddress::parse(address)}, f.net.now(), a);
+    f.net.apply(*f.peers.at(name).node, a);
+    f.net.run();
+  };
+  auto attempts = [&](const std::string& name) {
+    return f.peers.at(name).client->status("peer")->attempts;
+  };
+
+  // An address nothing uses changes nothing.
+  gone("alice", "10.1.9.9");
+  f.net.advance(Duration(100));
+  CHECK(f.sa("alice", "peer")->id == first);
+  CHECK(f.sa("alice", "medsrv")->id == registration);
+  CHECK(attempts("alice") == 1);
+
+  // alice's address went away (in the simulation the node keeps it, as if it came back at once):
+  // the mediation SA registers again, the direct SA is replaced through a new ME_CONNECT.
+  gone("alice", "10.1.0.10");
+  CHECK(f.logged("alice",
+                 "local address 10.1.0.10 of the mediation connection disappeared; registering "
+                 "again"));
+  CHECK(f.logged(
+      "alice",
+      "the direct IKE SA's local address 10.1.0.10 disappeared; sending a new ME_CONNECT"));
+  f.net.advance(Duration(3000));
+  REQUIRE(f.established("alice", "peer"));
+  CHECK(f.sa("alice", "peer")->id != first);
+  CHECK(f.sa("alice", "medsrv")->id != registration);
+  CHECK(attempts("alice") == 2);
+  CHECK(f.peers.at("alice").client->status("peer")->failures == 0);  // a restart, not a failure
+  CHECK(f.established("bob", "peer"));
+
+  // bob only answered, but the SA it lost is its to bring back (alice cannot know): bob sends
+  // ME_CONNECT; its INITIAL_CONTACT ends alice's stale SA.
+  const uint32_t bobs = f.sa("bob", "peer")->id;
+  gone("bob", "10.2.0.10");
+  CHECK(f.logged(
+      "bob", "the direct IKE SA's local address 10.2.0.10 disappeared; sending a new ME_CONNECT"));
+  f.net.advance(Duration(3000));
+  REQUIRE(f.established("bob", "peer"));
+  CHECK(f.sa("bob", "peer")->id != bobs);
+  CHECK(f.sa("bob", "peer")->initiator);
+  REQUIRE(f.established("alice", "peer"));
+  CHECK_FALSE(f.sa("alice", "peer")->initiator);
+  size_t alices = 0;
+  for (const auto& s : f.peers.at("alice").engine->list_sas()) alices += s.connection == "peer";
+  CHECK(alices == 1);
+}
+
 namespace {
 
 // Nothing gets from one site to the other (private addresses, NATs' public ones); the

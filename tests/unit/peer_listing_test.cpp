@@ -281,6 +281,31 @@ TEST_CASE("peer listing: virtual IPs in list-sas, pools in list-pools", "[peer][
   CHECK_FALSE(parse_request(R"({"command":"list-pools","ike":"x"})").ok());
 }
 
+TEST_CASE("peer listing: list-addresses, disclosed first, withheld with the reason",
+          "[peer][host-addresses]") {
+  Json addresses = Json::array({Json{{"address", "127.0.0.1"},
+                                     {"prefix-length", 8},
+                                     {"interface", "lo"},
+                                     {"disclosed", false},
+                                     {"withheld", "loopback interface"}},
+                                Json{{"address", "10.1.0.10"},
+                                     {"prefix-length", 24},
+                                     {"interface", "eth0"},
+                                     {"disclosed", true}},
+                                7});
+  CHECK(ctl::format_addresses(addresses, true) ==
+        "10.1.0.10/24 on eth0           disclosed\n"
+        "127.0.0.1/8 on lo              withheld: loopback interface\n");
+  CHECK(ctl::format_addresses(Json::array(), true) == "no host addresses\n");
+  CHECK(ctl::format_addresses(Json::array(), false).find("does not watch") == 11);
+  auto cmd = ctl::parse_daemon_command("list-addresses", {}, ctl::CtlOptions{});
+  REQUIRE(cmd.ok());
+  CHECK(ctl::request_for(*cmd) == R"({"command":"list-addresses"})");
+  CHECK(parse_request(R"({"command":"list-addresses"})")->command == Command::ListAddresses);
+  CHECK_FALSE(parse_request(R"({"command":"list-addresses","ike":"x"})").ok());
+  CHECK_FALSE(ctl::parse_daemon_command("list-addresses", {"--ike", "x"}, ctl::CtlOptions{}).ok());
+}
+
 TEST_CASE("peer listing: ikemectl listings survive missing and mistyped members", "[peer]") {
   Json odd = Json::array({Json{{"name", 5}, {"child-sas", "x"}}, 7, "s"});
   std::string out;
