@@ -288,8 +288,11 @@ void MediationClient::on_established(const ike::IkeSa& sa, Timestamp now, Action
   }
   if (conn->mediated_by.empty()) return;
   Mediated& m = mediated(conn->name);
+  const uint64_t older = m.sa_spi;
   m.phase = Phase::Established;
   m.sa_id = sa.id();
+  m.sa_spi = sa.our_spi();
+  if (older && older != m.sa_spi) retire_replaced(m, older, sa, out);
   m.backoff = Duration{0};
   m.retry_at.reset();
   m.last_problem.clear();
@@ -318,7 +321,8 @@ void MediationClient::on_sa_removed(const ike::IkeSa& sa, Timestamp now, Actions
   auto it = mediated_.find(conn->name);
   if (it == mediated_.end()) return;
   Mediated& m = it->second;
-  if (m.sa_id != sa.id()) return;
+  if (m.sa_spi == sa.our_spi()) m.sa_spi = 0;
+  if (m.sa_id != sa.id()) return;  // e.g. the SA a new attempt replaces
   m.sa_id = 0;
   std::string why = sa.was_established() ? "the direct IKE SA went away"
                                          : "the direct IKE SA could not be set up";
@@ -327,6 +331,7 @@ void MediationClient::on_sa_removed(const ike::IkeSa& sa, Timestamp now, Actions
     attempt_failed(m, why, now, out);
   else
     m.last_problem = why;
+  if (sa.was_established()) refresh_by_registering(m, out);
 }
 
 // --- ME_CONNECT
@@ -596,6 +601,7 @@ void MediationClient::take(ice::AgentOutput& ice_out, Timestamp now, Actions& ou
     // Neither strongSwan's mediation server nor ours acts on a peer's ME_CONNECT_FAILED (ours
     // would answer INVALID_SYNTAX): the failure is ours to retry, not the server's to know.
     attempt_failed(*m, std::string("connectivity checks failed: ") + f.to_string(), now, out);
+    refresh_by_registering(*m, out);
   }
 }
 
@@ -651,6 +657,7 @@ MediatedStatus MediationClient::describe(const Mediated& m) const {
   s.last_problem = m.last_problem;
   s.attempts = m.attempts;
   s.failures = m.failures;
+  s.rebinds = m.rebinds;
   s.retry_at = m.retry_at;
   s.started = m.started;
   s.to_checks = m.to_checks;

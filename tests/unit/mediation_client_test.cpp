@@ -327,3 +327,154 @@ TEST_CASE("mediated: a silent server is found dead by DPD and registered at agai
   CHECK(f.peers.at("alice").client->explain("medsrv", f.net.now()) ==
         "medsrv is registered at the mediation server");
 }
+
+// --- NAT rebinding (mediation_client_rebind.cpp, ike_sa_srflx.cpp)
+
+namespace {
+
+std::optional<Endpoint> srflx_of(Fixture& f, const std::string& name) {
+  auto s = f.sa(name, "medsrv");
+  return s ? s->server_reflexive : std::nullopt;
+}
+
+std::vector<IkeSaInfo> sas_of(Fixture& f, const std::string& name, const std::string& conn) {
+  std::vector<IkeSaInfo> out;
+  for (const auto& s : f.peers.at(name).engine->list_sas())
+    if (s.connection == conn) out.push_back(s);
+  return out;
+}
+
+// Advances in steps of `step` until `done` or `limit` passed; the time it took.
+Duration advance_until(Fixture& f, const std::function<bool()>& done, Duration limit,
+                       Duration step = Duration(10)) {
+  const Timestamp start = f.net.now();
+  while (!done() && f.net.now() - start < limit) f.net.advance(step);
+  return f.net.now() - start;
+}
+
+// Both peers registered behind port-restricted NATs, the direct SA up.
+void connect_restricted(Fixture& f) {
+  f.net.restricted_nats = true;
+  f.initiate("bob", "medsrv");
+  f.net.advance(Duration(100));
+  f.initiate("alice", "peer");
+  f.net.advance(Duration(2000));
+  REQUIRE(f.established("alice", "peer"));
+  REQUIRE(f.established("bob", "peer"));
+}
+
+}  // namespace
+
+TEST_CASE("mediated: alice's NAT rebinds: the SRFLX refresh notices it, the direct SA is replaced",
+          "[mediated][rebind]") {
+  Fixture f;
+  connect_restricted(f);
+  const auto before = srflx_of(f, "alice");
+  REQUIRE(before);
+  const uint32_t old_a = f.sa("alice", "peer")->id;
+  const uint32_t old_b = f.sa("bob", "peer")->id;
+
+  f.net.rebind("alice");
+  // The default srflx_refresh is 60 s: the query goes out of the new mapping, the server follows
+  // the authenticated request and reports what it sees.
+  Duration noticed = advance_until(
+      f, [&] { return f.logged("alice", "NAT mapping changed"); }, Duration(61000), Duration(100));
+  f.dump("alice");
+  REQUIRE(f.logged("alice", "[MED] NAT mapping changed: server-reflexive endpoint " +
+                                before->to_string() + " -> 192.0.2.1["));
+  CHECK(noticed <= Duration(60000));
+  const auto after = srflx_of(f, "alice");
+  REQUIRE(after);
+  CHECK(after->address == before->address);
+  CHECK(after->port != before->port);
+  // The mediator lists the endpoint it sees now, not the one of the registration.
+  bool listed = false;
+  for (const auto& p : f.ms->list_peers(f.net.now()))
+    if (p.pseudonym == kAlice) listed = p.endpoint == *after;
+  CHECK(listed);
+
+  // A new ME_CONNECT, checks and direct SA; the old SA is deleted over the new path.
+  Duration recovered = advance_until(
+      f,
+      [&] {
+        auto a = f.sa("alice", "peer");
+        auto b = f.sa("bob", "peer");
+        return a && b && a->id != old_a && b->id != old_b;
+      },
+      Duration(10000));
+  CHECK(recovered < Duration(1000));
+  f.net.advance(Duration(500));
+  auto a = sas_of(f, "alice", "peer");
+  auto b = sas_of(f, "bob", "peer");
+  REQUIRE(a.size() == 1);
+  REQUIRE(b.size() == 1);
+  CHECK(a.front().id != old_a);
+  CHECK(a.front().state == "ESTABLISHED");
+  CHECK(b.front().id != old_b);
+  CHECK(b.front().remote == *after);  // bob now talks to alice's new mapping
+  CHECK(f.logged("alice", "our NAT mapping changed (" + before->to_string() + " -> " +
+                              after->to_string() + "): connecting again with fresh endpoints"));
+  CHECK(f.logged("alice", "replaces #" + std::to_string(old_a) + ", deleting the old one"));
+  CHECK(f.logged("bob", "the peer deletes the old one"));
+  auto st = f.peers.at("alice").client->status("peer");
+  REQUIRE(st);
+  CHECK(st->phase == "established");
+  CHECK(st->rebinds == 1);
+  CHECK(st->failures == 0);
+  // The old CHILD_SAs were removed, the new ones installed, on both sides.
+  size_t deleted = 0;
+  for (const auto& e : f.peers.at("bob").node->children)
+    if (e.kind == ChildSaEvent::Kind::Deleted) ++deleted;
+  CHECK(deleted == 1);
+}
+
+TEST_CASE("mediated: bob's NAT rebinds: bob connects again and deletes the old SA at once",
+          "[mediated][rebind]") {
+  Fixture f;
+  connect_restricted(f);
+  const uint32_t old_a = f.sa("alice", "peer")->id;
+  const uint32_t old_b = f.sa("bob", "peer")->id;
+  f.net.rebind("bob");
+  advance_until(
+      f, [&] { return f.logged("bob", "NAT mapping changed"); }, Duration(61000), Duration(100));
+  REQUIRE(f.logged("bob", "NAT mapping changed"));
+  advance_until(
+      f,
+      [&] {
+        auto a = f.sa("alice", "peer");
+        auto b = f.sa("bob", "peer");
+        return a && b && a->id != old_a && b->id != old_b;
+      },
+      Duration(10000));
+  // bob initiated the new SA: bob deletes the old one. alice's old SA was the initiator and
+  // keeps its endpoints behind its NAT, yet it answers the DELETE where it came from (RFC 7296
+  // §2.11), so bob's old SA is gone at once instead of retransmitting into the stale mapping.
+  f.net.advance(Duration(300));
+  auto a = sas_of(f, "alice", "peer");
+  auto b = sas_of(f, "bob", "peer");
+  REQUIRE(a.size() == 1);
+  REQUIRE(b.size() == 1);
+  CHECK(a.front().id != old_a);
+  CHECK_FALSE(a.front().initiator);  // the roles turned
+  CHECK(b.front().initiator);
+  CHECK(f.logged("bob", "replaces #" + std::to_string(old_b) + ", deleting the old one"));
+  CHECK(f.logged("alice", "received DELETE for IKE_SA peer[" + std::to_string(old_a) + "]"));
+}
+
+TEST_CASE("mediated: srflx_refresh 0 asks only in IKE_AUTH, as strongSwan", "[mediated][rebind]") {
+  Fixture f;
+  auto cfg = peer_config(kAlice, "alice-secret", "alice@strongswan.org", "bob@strongswan.org", kBob,
+                         "10.1.0.0/16", "10.2.0.0/16");
+  cfg.connections[0].srflx_refresh = Duration(0);
+  f.peers.at("alice").engine->reload(cfg);
+  connect_restricted(f);
+  const uint32_t old_a = f.sa("alice", "peer")->id;
+  f.net.rebind("alice");
+  f.net.advance(Duration(70000));
+  CHECK_FALSE(f.logged("alice", "NAT mapping changed"));
+  CHECK_FALSE(f.logged("alice", "asking the mediation server for our server-reflexive endpoint"));
+  // Nothing noticed the rebinding: the direct SA is the old one (its path is dead).
+  auto a = f.sa("alice", "peer");
+  REQUIRE(a);
+  CHECK(a->id == old_a);
+}
