@@ -32,7 +32,9 @@ void IkeSa::send_server_reflexive_query(Timestamp now, Actions& out) {
 
 void IkeSa::answer_server_reflexive_query(const std::vector<Payload>& inner,
                                           std::vector<Payload>& resp, Actions& out) const {
-  if (initiator_ || !conn_ || !conn_->mediation) return;
+  // srflx_refresh 0 on a server's connection: the extension is off, queries are answered
+  // empty as strongSwan does.
+  if (initiator_ || !conn_ || !conn_->mediation || conn_->srflx_refresh.count() == 0) return;
   for (const Payload& p : inner) {
     const auto* n = p.as<NotifyPayload>();
     if (!n || n->type != NotifyType::ME_ENDPOINT) continue;

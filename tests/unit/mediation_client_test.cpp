@@ -478,3 +478,49 @@ TEST_CASE("mediated: srflx_refresh 0 asks only in IKE_AUTH, as strongSwan", "[me
   REQUIRE(a);
   CHECK(a->id == old_a);
 }
+
+TEST_CASE(
+    "mediated: a server that does not refresh (strongSwan): DPD, registering again, "
+    "a new SA",
+    "[mediated][rebind]") {
+  Fixture f;
+  // The server answers refresh queries empty, like charon.
+  auto server = server_config();
+  server.connections[0].srflx_refresh = Duration(0);
+  Actions ignored;
+  f.ms->reload(server, f.ms->registry().directory(), mediator::Limits{}, f.net.now(), ignored);
+  auto cfg = peer_config(kAlice, "alice-secret", "alice@strongswan.org", "bob@strongswan.org", kBob,
+                         "10.1.0.0/16", "10.2.0.0/16");
+  cfg.connections[0].srflx_refresh = Duration(5000);
+  cfg.connections[1].dpd_delay = Duration(5000);
+  cfg.connections[1].dpd_timeout = Duration(10000);
+  f.peers.at("alice").engine->reload(cfg);
+  connect_restricted(f);
+  const auto before = srflx_of(f, "alice");
+  const uint32_t old_a = f.sa("alice", "peer")->id;
+  f.net.rebind("alice");
+  f.net.advance(Duration(8000));
+  // Queries went out (and were answered empty): nothing was learned.
+  CHECK(f.logged("alice", "asking the mediation server for our server-reflexive endpoint"));
+  CHECK_FALSE(f.logged("alice", "NAT mapping changed"));
+  CHECK(f.established("alice", "medsrv"));
+  // DPD finds the direct path dead; the retry registers first and so discloses the new mapping.
+  Duration recovered = advance_until(
+      f,
+      [&] {
+        auto a = f.sa("alice", "peer");
+        return a && a->id != old_a && f.established("bob", "peer");
+      },
+      Duration(30000), Duration(100));
+  CHECK(recovered < Duration(30000));
+  CHECK(f.logged("alice",
+                 "registering at the mediation server again: it does not refresh our "
+                 "server-reflexive endpoint " +
+                     before->to_string()));
+  const auto after = srflx_of(f, "alice");
+  REQUIRE(after);
+  CHECK(after->port != before->port);
+  auto b = f.sa("bob", "peer");
+  REQUIRE(b);
+  CHECK(b->remote == *after);
+}
