@@ -331,7 +331,7 @@ void MediationClient::on_sa_removed(const ike::IkeSa& sa, Timestamp now, Actions
     attempt_failed(m, why, now, out);
   else
     m.last_problem = why;
-  if (sa.was_established()) refresh_by_registering(m, out);
+  if (sa.was_established() && sa.failed()) refresh_by_registering(m, out);  // e.g. DPD
 }
 
 // --- ME_CONNECT
