@@ -510,7 +510,8 @@ std::vector<Payload> MediationClient::on_me_connect(const ike::IkeSa& sa,
   if (m.phase == Phase::Established) {
     log(out, 1, name, "ME_CONNECT from '" + peer.to_string() + "' while established: accepting");
   }
-  if (m.wanted && m.role == ice::Role::Initiator &&
+  // (Not only a connection we want up: after a NAT rebinding either side sends ME_CONNECT.)
+  if (m.role == ice::Role::Initiator &&
       (m.phase == Phase::Requested || m.phase == Phase::AwaitingPeer)) {
     // Both sides initiated at once: the peer's request wins, ours is dropped (the server
     // relays ours to the peer, which sees the same and keeps ours: the lower connect ID wins).

@@ -74,8 +74,11 @@ void MediationClient::retire_replaced(Mediated& m, uint64_t older, const ike::Ik
   log(out, 0, m.connection,
       "direct IKE SA #" + std::to_string(sa.id()) + " replaces #" + std::to_string(old->id()) +
           ", deleting the old one");
+  // Over the new SA's path: the old one's may be stale on both ends (both NATs rebound).
   deferred_.push_back(
-      [this, older](Timestamp t, Actions& o) { engine_.terminate_sa(older, t, o); });
+      [this, older, local = sa.local(), remote = sa.remote()](Timestamp t, Actions& o) {
+        engine_.terminate_sa_via(older, local, remote, t, o);
+      });
 }
 
 void MediationClient::refresh_by_registering(const Mediated& m, Actions& out) {

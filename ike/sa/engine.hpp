@@ -78,6 +78,10 @@ class IkeEngine {
                     Actions& out);
   // Deletes the IKE SA with our SPI `spi` (a DELETE if established). False if there is none.
   bool terminate_sa(uint64_t spi, Timestamp now, Actions& out);
+  // The same, with the DELETE sent over (local, remote): the path of an SA that replaces this
+  // one with the same peer, when this one's own path is stale (a NAT rebound).
+  bool terminate_sa_via(uint64_t spi, const Endpoint& local, const Endpoint& remote, Timestamp now,
+                        Actions& out);
   const IkeSa* find_sa(uint64_t spi) const;
   // The client role: a mediated connection's IKE SA, from the nominated pair's local base to its
   // remote address, with N(ME_CONNECTID) in IKE_SA_INIT. Returns the new SA's id.

@@ -456,6 +456,17 @@ void IkeSa::destroy_silently(Actions& out, const std::string& why) {
   queued_requests_.clear();
 }
 
+void IkeSa::move_to(const Endpoint& local, const Endpoint& remote, Actions& out) {
+  if (local == local_ && remote == remote_) return;
+  log(out, 1,
+      "moving IKE_SA " + connection_name() + "[" + std::to_string(id_) + "] from " +
+          local_.to_string() + "..." + remote_.to_string() + " to " + local.to_string() + "..." +
+          remote.to_string(),
+      Subsystem::NET);
+  local_ = local;
+  remote_ = remote;
+}
+
 void IkeSa::terminate(Timestamp now, Actions& out) {
   if (state_ == State::Deleting) return;
   if (state_ != State::Established) {

@@ -98,6 +98,10 @@ class IkeSa {
 
   // Sends a DELETE for the IKE SA (or tears down at once if it is not established).
   void terminate(Timestamp now, Actions& out);
+  // Sends everything from now on over (local, remote): a path to the same peer that works (the
+  // one of a new SA replacing this one after a NAT rebinding). The peer, as responder, follows
+  // the authenticated message; as initiator it answers where the request came from.
+  void move_to(const Endpoint& local, const Endpoint& remote, Actions& out);
 
   State state() const { return state_; }
   bool dead() const { return state_ == State::Dead; }

@@ -524,3 +524,44 @@ TEST_CASE(
   REQUIRE(b);
   CHECK(b->remote == *after);
 }
+
+TEST_CASE("mediated: both NATs rebind at once: both connect again, one attempt wins",
+          "[mediated][rebind]") {
+  Fixture f;
+  connect_restricted(f);
+  const uint32_t old_a = f.sa("alice", "peer")->id;
+  const uint32_t old_b = f.sa("bob", "peer")->id;
+  f.net.rebind("alice");
+  f.net.rebind("bob");
+  auto both_noticed = [&] {
+    return f.logged("alice", "NAT mapping changed") && f.logged("bob", "NAT mapping changed");
+  };
+  const Timestamp t0 = f.net.now();
+  advance_until(
+      f, [&] { return f.logged("alice", "NAT mapping changed"); }, Duration(61000), Duration(100));
+  const Duration alice_noticed = f.net.now() - t0;
+  advance_until(f, both_noticed, Duration(61000), Duration(100));
+  const Duration bob_noticed = f.net.now() - t0;
+  INFO("alice noticed after " << alice_noticed.count() << " ms, bob after " << bob_noticed.count());
+  REQUIRE(both_noticed());
+  // Both restart; the simultaneous ME_CONNECTs resolve to one attempt (the lower connect ID)
+  // on both sides, also on bob, which does not want the connection itself.
+  Duration recovered = advance_until(
+      f,
+      [&] {
+        auto a = f.sa("alice", "peer");
+        auto b = f.sa("bob", "peer");
+        return a && b && a->id != old_a && b->id != old_b;
+      },
+      Duration(60000));
+  // 3.9 s here: the server relayed alice's ME_CONNECT to bob's stale mapping before bob's own
+  // refresh moved bob's registration, and retransmitted it after 4 s (the retransmit timeout).
+  CHECK(recovered < Duration(5000));
+  CHECK((f.logged("alice", "both sides sent ME_CONNECT") ||
+         f.logged("bob", "both sides sent ME_CONNECT")));
+  // The old SA is deleted over the new SA's path: its own is stale at both ends.
+  f.net.advance(Duration(200));
+  CHECK(sas_of(f, "alice", "peer").size() == 1);
+  CHECK(sas_of(f, "bob", "peer").size() == 1);
+  CHECK((f.logged("alice", "moving IKE_SA peer[") || f.logged("bob", "moving IKE_SA peer[")));
+}
