@@ -9,6 +9,9 @@
 //   response starts the connectivity checks; the nominated pair gets the direct IKE_SA_INIT with
 //   N(ME_CONNECTID). ME_CONNECT_FAILED and failed checks are retried with back-off; ME_CALLBACK
 //   (the peer registered) starts over at once.
+// - After a NAT rebinding (the registration's SRFLX refresh reports a new endpoint) the mediated
+//   connections start over and the new direct SA replaces the old one
+//   (mediation_client_rebind.cpp).
 // - ME_CONNECT requests the server relays to us are answered with ours (N(ME_RESPONSE)); once the
 //   server acknowledged it we check too, and accept the peer's IKE_SA_INIT only for a pair of a
 //   transaction of ours (IceSessions::peer_nominated).
