@@ -18,6 +18,9 @@ void MediationClient::on_server_reflexive_changed(const ike::IkeSa& sa,
                                                   Timestamp, Actions& out) {
   const auto conn = sa.connection();
   if (!conn || !conn->mediation || !sa.initiator()) return;
+  // The first endpoint ever learned (IKE_AUTH carried none) is no rebinding: ME_CONNECTs from
+  // now on disclose it, nothing that stands ran over another mapping.
+  if (!before) return;
   auto rit = registrations_.find(conn->name);
   if (rit == registrations_.end() || rit->second.spi != sa.our_spi()) return;
   const std::string after = sa.server_reflexive() ? sa.server_reflexive()->to_string() : "none";
@@ -48,8 +51,8 @@ void MediationClient::on_server_reflexive_changed(const ike::IkeSa& sa,
     m.retry_at.reset();
     m.backoff = ike::Duration{0};
     log(out, 0, name,
-        "our NAT mapping changed (" + (before ? before->to_string() : std::string("none")) +
-            " -> " + after + "): connecting again with fresh endpoints" +
+        "our NAT mapping changed (" + before->to_string() + " -> " + after +
+            "): connecting again with fresh endpoints" +
             (m.sa_id ? ", direct IKE SA #" + std::to_string(m.sa_id) + " stays until replaced"
                      : std::string()));
     // begin() sends on the mediation SA: not from inside this engine callback.
