@@ -652,7 +652,7 @@ constexpr std::string_view kConnectionKeys[] = {
     "version",   "local_addrs", "remote_addrs",   "local_port",  "remote_port",
     "proposals", "dpd_delay",   "dpd_timeout",    "keyingtries", "fragmentation",
     "mediation", "mediated_by", "mediation_peer", "encap",       "vips",
-    "pools",     "local",       "remote",         "children"};
+    "pools",     "local",       "remote",         "children",    "srflx_refresh"};
 
 constexpr std::string_view kChildKeys[] = {"local_ts",   "remote_ts",    "esp_proposals",
                                            "mode",       "start_action", "dpd_action",
@@ -1057,6 +1057,14 @@ R<ParsedConnection> read_connection(const std::string& name, const YamlNode& map
   if (fragmentation) c.fragmentation = *fragmentation;
   CFG_TRY(mediation, optional_bool(map, "mediation"));
   if (mediation) c.mediation = *mediation;
+  CFG_TRY(srflx_node, optional_value(map, "srflx_refresh"));
+  CFG_TRY(srflx_refresh, optional_duration_ms(map, "srflx_refresh"));
+  if (srflx_refresh) {
+    if (!c.mediation)
+      return Unexpected{
+          srflx_node->error("srflx_refresh is for mediation connections (mediation: yes) only")};
+    c.srflx_refresh = *srflx_refresh;
+  }
   CFG_TRY(encap, optional_bool(map, "encap"));
   if (encap) c.encap = *encap;
 

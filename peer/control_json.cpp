@@ -164,6 +164,7 @@ Json sa_json(const ike::IkeSaInfo& sa, const ChildSaTable* children, ike::Timest
       {"local-vips", address_list_json(sa.local_vips)},
       {"remote-vips", address_list_json(sa.remote_vips)},
   };
+  if (sa.server_reflexive) j["server-reflexive"] = sa.server_reflexive->to_string();
   Json kids = Json::array();
   for (const ike::ChildSaInfo& c : sa.children)
     kids.push_back(child_sa_json(c, children, now, dataplane));

@@ -78,10 +78,13 @@ bool Daemon::mediation_command(const ControlRequest& r, Json& reply) {
 void Daemon::add_mediation(Json& j, const ike::IkeSaInfo& info) {
   auto st = mediation_->status(info.connection);
   if (!st || st->ike_sa_id != info.id) return;
-  Json m = {
-      {"mediated-by", st->mediated_by},       {"own-pseudonym", st->own_pseudonym},
-      {"peer-pseudonym", st->peer_pseudonym}, {"role", st->initiating ? "initiator" : "responder"},
-      {"connect-id", st->connect_id},         {"attempts", st->attempts}};
+  Json m = {{"mediated-by", st->mediated_by},
+            {"own-pseudonym", st->own_pseudonym},
+            {"peer-pseudonym", st->peer_pseudonym},
+            {"role", st->initiating ? "initiator" : "responder"},
+            {"connect-id", st->connect_id},
+            {"attempts", st->attempts},
+            {"rebinds", st->rebinds}};
   if (st->nomination) {
     const ice::Nomination& n = *st->nomination;
     m["pair"] = {{"local", n.local.to_string()},

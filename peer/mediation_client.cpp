@@ -245,6 +245,7 @@ void MediationClient::registration_lost(Registration& r, const std::string& why,
   r.up = false;
   r.spi = 0;
   r.sent.clear();
+  r.reregister_when_idle = false;
   r.last_problem = why;
   for (auto& [name, m] : mediated_) {
     const auto* c = config_of(name);
@@ -270,6 +271,7 @@ void MediationClient::on_established(const ike::IkeSa& sa, Timestamp now, Action
     r.backoff = Duration{0};
     r.retry_at.reset();
     r.sent.clear();
+    r.reregister_when_idle = false;
     std::string srflx =
         sa.server_reflexive() ? sa.server_reflexive()->to_string() : "none (no NAT)";
     log(out, 1, conn->name,
@@ -288,8 +290,11 @@ void MediationClient::on_established(const ike::IkeSa& sa, Timestamp now, Action
   }
   if (conn->mediated_by.empty()) return;
   Mediated& m = mediated(conn->name);
+  const uint64_t older = m.sa_spi;
   m.phase = Phase::Established;
   m.sa_id = sa.id();
+  m.sa_spi = sa.our_spi();
+  if (older && older != m.sa_spi) retire_replaced(m, older, sa, out);
   m.backoff = Duration{0};
   m.retry_at.reset();
   m.last_problem.clear();
@@ -318,7 +323,8 @@ void MediationClient::on_sa_removed(const ike::IkeSa& sa, Timestamp now, Actions
   auto it = mediated_.find(conn->name);
   if (it == mediated_.end()) return;
   Mediated& m = it->second;
-  if (m.sa_id != sa.id()) return;
+  if (m.sa_spi == sa.our_spi()) m.sa_spi = 0;
+  if (m.sa_id != sa.id()) return;  // e.g. the SA a new attempt replaces
   m.sa_id = 0;
   std::string why = sa.was_established() ? "the direct IKE SA went away"
                                          : "the direct IKE SA could not be set up";
@@ -327,6 +333,7 @@ void MediationClient::on_sa_removed(const ike::IkeSa& sa, Timestamp now, Actions
     attempt_failed(m, why, now, out);
   else
     m.last_problem = why;
+  if (sa.was_established() && sa.failed()) refresh_by_registering(m, out);  // e.g. DPD
 }
 
 // --- ME_CONNECT
@@ -405,6 +412,7 @@ void MediationClient::on_me_connect_response(const ike::IkeSa& sa,
   if (rit == registrations_.end() || rit->second.sent.empty()) return;
   auto [connect_id, kind] = rit->second.sent.front();
   rit->second.sent.pop_front();
+  reregister_if_idle(rit->second);
   if (kind == Registration::Sent::Failure) {
     failure_signal_answered(rit->first, connect_id, payloads, out);
     return;
@@ -528,7 +536,7 @@ std::vector<Payload> MediationClient::on_me_connect(const ike::IkeSa& sa,
             ") stays unanswered; the peer answers ours");
     return {};
   }
-  if (m.wanted && m.role == ice::Role::Initiator &&
+  if (m.role == ice::Role::Initiator &&
       (m.phase == Phase::Requested || m.phase == Phase::AwaitingPeer))
     log(out, 1, name,
         "both sides sent ME_CONNECT: the peer's (connect ID " + to_hex(*c.connect_id) +
@@ -619,6 +627,7 @@ void MediationClient::take(ice::AgentOutput& ice_out, Timestamp now, Actions& ou
     // The peer may still be checking: tell it through the server (ignored by strongSwan's).
     signal_failure(*m);
     attempt_failed(*m, std::string("connectivity checks failed: ") + f.to_string(), now, out);
+    refresh_by_registering(*m, out);
   }
 }
 
@@ -674,6 +683,7 @@ MediatedStatus MediationClient::describe(const Mediated& m) const {
   s.last_problem = m.last_problem;
   s.attempts = m.attempts;
   s.failures = m.failures;
+  s.rebinds = m.rebinds;
   s.retry_at = m.retry_at;
   s.started = m.started;
   s.to_checks = m.to_checks;

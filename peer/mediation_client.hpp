@@ -9,6 +9,9 @@
 //   response starts the connectivity checks; the nominated pair gets the direct IKE_SA_INIT with
 //   N(ME_CONNECTID). ME_CONNECT_FAILED and failed checks are retried with back-off; ME_CALLBACK
 //   (the peer registered) starts over at once.
+// - After a NAT rebinding (the registration's SRFLX refresh reports a new endpoint) the mediated
+//   connections start over and the new direct SA replaces the old one
+//   (mediation_client_rebind.cpp).
 // - ME_CONNECT requests the server relays to us are answered with ours (N(ME_RESPONSE)); once the
 //   server acknowledged it we check too, and accept the peer's IKE_SA_INIT only for a pair of a
 //   transaction of ours (IceSessions::peer_nominated).
@@ -68,6 +71,7 @@ struct MediatedStatus {
   std::optional<ice::Failure> last_failure;
   std::string last_problem;  // why the last attempt did not work
   unsigned attempts = 0, failures = 0;
+  unsigned rebinds = 0;  // restarts after our NAT rebound
   std::optional<ike::Timestamp> retry_at;
   // Phase timings of the current or last attempt, from its start (ME_CONNECT queued).
   ike::Timestamp started{0};
@@ -129,6 +133,11 @@ class MediationClient : public ike::MediationHooks {
   bool accept_mediated_init(ByteView connect_id, const ike::Endpoint& local,
                             const ike::Endpoint& remote, ike::Timestamp now,
                             ike::Actions& out) override;
+  // mediation_client_rebind.cpp: our NAT rebound (the server reported a new server-reflexive
+  // endpoint): the direct SAs through it are dead behind a filtering NAT on the other side, so
+  // the mediated connections start over with fresh endpoints; the new SA replaces the old one.
+  void on_server_reflexive_changed(const ike::IkeSa& sa, const std::optional<ike::Endpoint>& before,
+                                   ike::Timestamp now, ike::Actions& out) override;
 
  private:
   struct Registration {
@@ -143,6 +152,9 @@ class MediationClient : public ike::MediationHooks {
     // our request, our answer to the peer's (N(ME_RESPONSE)), our failure signal.
     enum class Sent : uint8_t { Request, Response, Failure };
     std::deque<std::pair<Bytes, Sent>> sent;
+    // Register again (a fresh SRFLX) once the requests above are answered: a failure signal
+    // still in flight would be lost with the SA (mediation_client_rebind.cpp).
+    bool reregister_when_idle = false;
   };
   enum class Phase : uint8_t {
     Idle,
@@ -162,6 +174,10 @@ class MediationClient : public ike::MediationHooks {
     Bytes connect_id, key;
     std::vector<ice::Candidate> local;
     uint32_t sa_id = 0;
+    // Our SPI of the last established direct SA (sa_id may already name its replacement):
+    // deleted once a new one is established.
+    uint64_t sa_spi = 0;
+    unsigned rebinds = 0;  // restarts caused by a NAT rebinding
     unsigned attempts = 0, failures = 0;
     ike::Duration backoff{0};
     std::optional<ike::Timestamp> retry_at;
@@ -212,6 +228,14 @@ class MediationClient : public ike::MediationHooks {
   void take(ice::AgentOutput& ice_out, ike::Timestamp now, ike::Actions& out);
   void run_deferred(ike::Timestamp now, ike::Actions& out);
   void log(ike::Actions& out, int level, const std::string& connection, std::string text) const;
+  // mediation_client_rebind.cpp: a new direct SA of `m` was established; the one it replaces
+  // (our SPI `older`) is deleted if we initiated the new one, else the peer deletes it.
+  void retire_replaced(Mediated& m, uint64_t older, const ike::IkeSa& sa, ike::Actions& out);
+  // An attempt of `m` failed (checks, or the direct SA died). If our registration is behind a
+  // NAT and its server never answered a refresh query (strongSwan), our SRFLX may be stale: the
+  // registration is made again, so that the next ME_CONNECT discloses a fresh one.
+  void refresh_by_registering(const Mediated& m, ike::Actions& out);
+  void reregister_if_idle(Registration& r);
   MediatedStatus describe(const Mediated& m) const;
 
   ike::IkeEngine& engine_;

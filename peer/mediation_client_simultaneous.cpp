@@ -10,7 +10,9 @@
 namespace ikeme::peer {
 
 bool MediationClient::keep_ours(const Mediated& m, const Bytes& theirs) const {
-  if (!m.wanted || m.role != ice::Role::Initiator) return false;
+  // Not only a connection we want up: after a NAT rebinding or an address change either side
+  // sends ME_CONNECT for a connection it had only answered before.
+  if (m.role != ice::Role::Initiator) return false;
   if (m.phase != Phase::Requested && m.phase != Phase::AwaitingPeer) return false;
   if (m.connect_id != theirs) return m.connect_id < theirs;
   // The same random connect ID on both sides (2^-32): the lower pseudonym keeps its own.

@@ -235,6 +235,7 @@ Status<std::string> UserspaceDataplane::install(const ike::ChildSaParams& p) {
   Child* raw = c.get();
   by_spi_[p.spi_in] = raw;
   outbound_.push_back(raw);
+  last_out_ = nullptr;  // the new SA may take over traffic an older one carried
   children_[p.unique_id] = std::move(c);
   char spis[32];
   std::snprintf(spis, sizeof spis, "%08x_i %08x_o", p.spi_in, p.spi_out);
@@ -332,8 +333,10 @@ UserspaceDataplane::Child* UserspaceDataplane::outbound_child(std::span<const ui
            any_selector(c->params.remote_ts, v->v4, v->dst, v->protocol, v->dst_port);
   };
   if (last_out_ && matches(last_out_)) return last_out_;
-  for (Child* c : outbound_)
-    if (matches(c)) return last_out_ = c;
+  // The newest CHILD_SA first: a replacement (a new mediated SA after a NAT rebinding, a
+  // reconnect) takes the traffic as soon as it is installed, the old one only drains inbound.
+  for (auto it = outbound_.rbegin(); it != outbound_.rend(); ++it)
+    if (matches(*it)) return last_out_ = *it;
   return nullptr;
 }
 
@@ -522,6 +525,14 @@ void UserspaceDataplane::handle_esp(const ike::Endpoint&, const ike::Endpoint& r
     return;
   }
   c.last_in_ms = static_cast<uint64_t>(now.count());
+  if (remote != c.params.remote) {
+    // RFC 3948 §3.5 / RFC 7296 §2.23: an authenticated, new (not replayed) packet from another
+    // address or port means the peer's NAT rebound; replies follow it, as the IKE responder does.
+    log(1, "CHILD_SA " + c.params.child + "{" + std::to_string(c.params.unique_id) +
+               "}: peer's ESP now comes from " + remote.to_string() + " (was " +
+               c.params.remote.to_string() + "), sending there");
+    c.params.remote = remote;
+  }
   if (coalescer_)
     coalescer_->add(inner);  // written by flush_received() at the latest
   else

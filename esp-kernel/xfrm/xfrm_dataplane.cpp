@@ -29,6 +29,22 @@ namespace {
 
 using namespace xfrm;
 
+// The policy a CHILD_SA installs for one selector and direction (its template: the SA's outer
+// addresses, mode and reqid).
+PolicySpec policy_for(const ike::ChildSaParams& c, uint32_t reqid, const Selector& sel,
+                      PolicyDir dir) {
+  const bool outbound = dir == PolicyDir::Out;
+  PolicySpec p;
+  p.selector = sel;
+  p.dir = dir;
+  p.priority = policy_priority(sel);
+  p.tmpl_source = outbound ? c.local.address : c.remote.address;
+  p.tmpl_destination = outbound ? c.remote.address : c.local.address;
+  p.mode = c.mode;
+  p.reqid = reqid;
+  return p;
+}
+
 constexpr uint32_t kReqidSpan = 0x10000;  // reqids reqid_base .. reqid_base + 0xffff
 // The kernel's replay bitmap holds at most XFRMA_REPLAY_ESN_MAX (4096) bytes... of which it
 // accepts 128 32-bit words: 4096 packets.
@@ -287,16 +303,8 @@ void XfrmDataplane::release_bypass(const ike::ChildSaParams& c) {
 Status<std::string> XfrmDataplane::install_policies(const ike::ChildSaParams& c, Installed& rec) {
   for (const auto& lts : c.local_ts) {
     for (const auto& rts : c.remote_ts) {
-      auto add = [&](const Selector& sel, PolicyDir dir, bool outbound) -> Status<std::string> {
-        PolicySpec p;
-        p.selector = sel;
-        p.dir = dir;
-        p.priority = policy_priority(sel);
-        p.tmpl_source = outbound ? c.local.address : c.remote.address;
-        p.tmpl_destination = outbound ? c.remote.address : c.local.address;
-        p.mode = c.mode;
-        p.reqid = rec.reqid;
-        if (auto st = kernel_.add_policy(p); !st) return st;
+      auto add = [&](const Selector& sel, PolicyDir dir, bool) -> Status<std::string> {
+        if (auto st = kernel_.add_policy(policy_for(c, rec.reqid, sel, dir)); !st) return st;
         rec.policies.push_back(Policy{sel, dir});
         return {};
       };
@@ -381,9 +389,35 @@ Status<std::string> XfrmDataplane::teardown(Installed& rec) {
     note(run_nft(nft_child_remove_script(c.unique_id, rec.reqid)));
     rec.firewall = false;
   }
-  for (const Prefix& p : rec.routes) note(routes_.delete_route(p));
+  // A CHILD_SA with the same selectors installed later (a new mediated SA replacing one after a
+  // NAT rebinding) took these policies over (policies are updated in place) and needs the same
+  // routes: they stay, and a policy goes back to the newest other CHILD_SA that holds it.
+  auto heir_of = [&](auto holds) {
+    const Installed* heir = nullptr;
+    for (const auto& [id, other] : children_)
+      if (&other != &rec && holds(other) &&
+          (!heir || other.params.unique_id > heir->params.unique_id))
+        heir = &other;
+    return heir;
+  };
+  for (const Prefix& p : rec.routes) {
+    auto shared = [&](const Installed& o) {
+      return std::find(o.routes.begin(), o.routes.end(), p) != o.routes.end();
+    };
+    if (!heir_of(shared)) note(routes_.delete_route(p));
+  }
   rec.routes.clear();
-  for (const Policy& p : rec.policies) note(kernel_.delete_policy(p.selector, p.dir));
+  for (const Policy& p : rec.policies) {
+    auto shared = [&](const Installed& o) {
+      return std::any_of(o.policies.begin(), o.policies.end(), [&](const Policy& q) {
+        return q.selector == p.selector && q.dir == p.dir;
+      });
+    };
+    if (const Installed* heir = heir_of(shared))
+      note(kernel_.add_policy(policy_for(heir->params, heir->reqid, p.selector, p.dir)));
+    else
+      note(kernel_.delete_policy(p.selector, p.dir));
+  }
   rec.policies.clear();
   if (rec.bypass) {
     release_bypass(c);

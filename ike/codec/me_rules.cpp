@@ -22,6 +22,8 @@ bool is_connectivity_check(const Header& h) {
 Status<ParseError> check_me_rules(const Header& h, const std::vector<Payload>& payloads) {
   bool check = is_connectivity_check(h);
   bool registration = h.exchange == ExchangeType::IKE_AUTH && !h.response();
+  // ikeme's SRFLX refresh: the same query on an established mediation SA.
+  bool refresh = h.exchange == ExchangeType::INFORMATIONAL && !h.response() && !check;
   for (const Payload& p : payloads) {
     const auto* n = p.as<NotifyPayload>();
     if (!n || n->type != NotifyType::ME_ENDPOINT) continue;
@@ -29,7 +31,7 @@ Status<ParseError> check_me_rules(const Header& h, const std::vector<Payload>& p
     auto ep = parse_me_endpoint(n->data, FamilyNone::Allowed);
     if (!ep) return Unexpected{ep.error()};
     if (ep->family() != EndpointFamily::NONE) continue;
-    bool allowed = (registration && ep->type == EndpointType::SERVER_REFLEXIVE) ||
+    bool allowed = ((registration || refresh) && ep->type == EndpointType::SERVER_REFLEXIVE) ||
                    (check && request && ep->type == EndpointType::PEER_REFLEXIVE);
     if (!allowed)
       return violation("ME_ENDPOINT without an address (family 0) in " + name(h.exchange) +

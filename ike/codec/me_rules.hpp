@@ -1,7 +1,8 @@
 #pragma once
 // IKE-ME rules that depend on the exchange, checked on a message's (decrypted) payload list:
 // - ME_ENDPOINT family 0 ("no address") appears only in an IKE_AUTH request (the registration's
-//   SERVER_REFLEXIVE request) and in a connectivity-check request (unprotected INFORMATIONAL with
+//   SERVER_REFLEXIVE request), in an INFORMATIONAL request on an IKE SA (ikeme's SRFLX refresh,
+//   SERVER_REFLEXIVE) and in a connectivity-check request (unprotected INFORMATIONAL with
 //   zero SPIs, PEER_REFLEXIVE); strongSwan accepts it anywhere and may then dereference nothing.
 // - ME_CONNECT requests carry notifies, exactly one IDp and optional Vendor IDs; responses carry
 //   notifies and Vendor IDs only.

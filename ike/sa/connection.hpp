@@ -80,6 +80,12 @@ struct ConnectionConfig {
   std::vector<std::string> pools;
   // IKE-ME
   bool mediation = false;  // a mediation connection (to or as a mediation server)
+  // A mediation connection we initiate from behind a NAT: how often to ask the server for our
+  // server-reflexive endpoint again (N(ME_ENDPOINT, family 0, SRFLX) in an INFORMATIONAL
+  // request, an ikeme extension; liveness checks carry it too), so that a NAT rebinding is
+  // noticed. 0 = only in IKE_AUTH, as strongSwan. On a mediation server's connection, 0 answers
+  // such queries empty (as strongSwan does), anything else with the endpoint.
+  Duration srflx_refresh{60000};
   // A mediated connection (peer side): the mediation connection that finds the peer, and the
   // peer's pseudonym there (IDp of ME_CONNECT). Its IKE SA goes directly to the peer.
   std::string mediated_by;

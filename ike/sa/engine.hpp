@@ -82,6 +82,10 @@ class IkeEngine {
   // local address is gone, so nothing can be sent from it (the peer learns from INITIAL_CONTACT
   // in the replacement, or DPD). False if there is no such SA.
   bool abandon_sa(uint64_t spi, const std::string& why, Timestamp now, Actions& out);
+  // Like terminate_sa, with the DELETE sent over (local, remote): the path of an SA that replaces
+  // this one with the same peer, when this one's own path is stale (a NAT rebound).
+  bool terminate_sa_via(uint64_t spi, const Endpoint& local, const Endpoint& remote, Timestamp now,
+                        Actions& out);
   const IkeSa* find_sa(uint64_t spi) const;
   // The client role: a mediated connection's IKE SA, from the nominated pair's local base to its
   // remote address, with N(ME_CONNECTID) in IKE_SA_INIT. Returns the new SA's id.

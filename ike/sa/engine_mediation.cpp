@@ -77,6 +77,14 @@ bool IkeEngine::abandon_sa(uint64_t spi, const std::string& why, Timestamp now, 
   return true;
 }
 
+bool IkeEngine::terminate_sa_via(uint64_t spi, const Endpoint& local, const Endpoint& remote,
+                                 Timestamp now, Actions& out) {
+  auto it = sas_.find(spi);
+  if (it == sas_.end()) return false;
+  it->second->move_to(local, remote, out);
+  return terminate_sa(spi, now, out);
+}
+
 const IkeSa* IkeEngine::find_sa(uint64_t spi) const {
   auto it = sas_.find(spi);
   return it == sas_.end() ? nullptr : it->second.get();

@@ -134,9 +134,14 @@ std::vector<Bytes> IkeSa::protect(ExchangeType exchange, bool response, uint32_t
 }
 
 void IkeSa::transmit(const std::vector<Bytes>& datagrams, Actions& out) {
-  for (const Bytes& d : datagrams) out.sends.push_back(SendDatagram{local_, remote_, d});
+  transmit(datagrams, local_, remote_, out);
+}
+
+void IkeSa::transmit(const std::vector<Bytes>& datagrams, const Endpoint& local,
+                     const Endpoint& remote, Actions& out) {
+  for (const Bytes& d : datagrams) out.sends.push_back(SendDatagram{local, remote, d});
   log(out, 2,
-      "sending packet: from " + local_.to_string() + " to " + remote_.to_string() + " (" +
+      "sending packet: from " + local.to_string() + " to " + remote.to_string() + " (" +
           std::to_string(datagrams.empty() ? 0 : datagrams.front().size()) + " bytes" +
           (datagrams.size() > 1 ? ", " + std::to_string(datagrams.size()) + " fragments" : "") +
           ")",
@@ -160,7 +165,13 @@ void IkeSa::send_response(ExchangeType exchange, uint32_t message_id, std::vecto
   log(out, 1, "generating " + summarize(Message{header(exchange, true, message_id), inner}),
       Subsystem::ENC);
   auto datagrams = protect(exchange, true, message_id, inner, out);
-  transmit(datagrams, out);
+  // RFC 7296 §2.11: a response goes back where its request came from. A responder follows the
+  // peer anyway; an initiator behind a NAT keeps its endpoints but still answers a peer whose
+  // NAT rebound (so that its DELETE, for instance, gets its answer).
+  if (request_path_)
+    transmit(datagrams, request_path_->first, request_path_->second, out);
+  else
+    transmit(datagrams, out);
   last_response_ = {message_id, std::move(datagrams)};
 }
 
@@ -233,6 +244,7 @@ IkeSa::Opened IkeSa::unprotect(const Message& m, ByteView raw, std::vector<Paylo
 void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remote, Timestamp now,
                    Actions& out) {
   if (dead()) return;
+  request_path_.reset();
   const Header& h = m.header;
   if (h.exchange == ExchangeType::IKE_SA_INIT) {
     if (initiator_ && h.response())
@@ -294,6 +306,7 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
   last_inbound_ = now;
   log(out, 1, "parsed " + summarize(Message{h, inner}), Subsystem::ENC);
   // The peer may float to port 4500 or its NAT may rebind: answer where the message came from.
+  if (initiator_ && !h.response() && remote != remote_) request_path_.emplace(local, remote);
   if (!initiator_ && remote != remote_) {
     log(out, 1, "remote endpoint changed from " + remote_.to_string() + " to " + remote.to_string(),
         Subsystem::NET);
@@ -307,7 +320,7 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
         handle_auth_response(inner, now, out);
         break;
       case ExchangeType::INFORMATIONAL:
-        handle_informational_response(inner, out);
+        handle_informational_response(inner, now, out);
         break;
       case ExchangeType::ME_CONNECT:
         handle_me_connect_response(inner, now, out);
@@ -357,6 +370,8 @@ std::optional<Timestamp> IkeSa::next_timeout() const {
   if (state_ == State::Established) {
     if (conn_ && conn_->dpd_delay.count() && !outstanding_)
       earliest(last_inbound_ + conn_->dpd_delay);
+    if (refreshes_server_reflexive() && !outstanding_)
+      earliest(last_srflx_query_ + conn_->srflx_refresh);
     if (nat_local_) earliest(last_outbound_ + ctx_.config->keepalive_interval);
   }
   return t;
@@ -403,6 +418,9 @@ void IkeSa::handle_timeout(Timestamp now, Actions& out) {
     if (conn_ && conn_->dpd_delay.count() && !outstanding_ &&
         now >= last_inbound_ + conn_->dpd_delay)
       send_liveness_check(now, out);
+    if (refreshes_server_reflexive() && !outstanding_ &&
+        now >= last_srflx_query_ + conn_->srflx_refresh)
+      send_server_reflexive_query(now, out);
     if (nat_local_ && now >= last_outbound_ + ctx_.config->keepalive_interval) {
       out.sends.push_back(SendDatagram{local_, remote_, Bytes{0xFF}});
       last_outbound_ = now;
@@ -438,6 +456,17 @@ void IkeSa::destroy_silently(Actions& out, const std::string& why) {
   queued_requests_.clear();
 }
 
+void IkeSa::move_to(const Endpoint& local, const Endpoint& remote, Actions& out) {
+  if (local == local_ && remote == remote_) return;
+  log(out, 1,
+      "moving IKE_SA " + connection_name() + "[" + std::to_string(id_) + "] from " +
+          local_.to_string() + "..." + remote_.to_string() + " to " + local.to_string() + "..." +
+          remote.to_string(),
+      Subsystem::NET);
+  local_ = local;
+  remote_ = remote;
+}
+
 void IkeSa::terminate(Timestamp now, Actions& out) {
   if (state_ == State::Deleting) return;
   if (state_ != State::Established) {
@@ -471,6 +500,7 @@ IkeSaInfo IkeSa::info() const {
   if (prf_) i.algorithms = describe(ike_proposal_);
   i.nat_local = nat_local_;
   i.nat_remote = nat_remote_;
+  i.server_reflexive = server_reflexive_;
   i.local_vips = local_vips_;
   for (const PoolLease& l : remote_vips_) i.remote_vips.push_back(l.address);
   for (const ChildSa& c : children_) {

@@ -62,6 +62,8 @@ struct IkeSaInfo {
   std::string local_id, remote_id;
   std::string algorithms;
   bool nat_local = false, nat_remote = false;
+  // A mediation SA we initiated: our server-reflexive endpoint as the server last reported it.
+  std::optional<Endpoint> server_reflexive;
   std::vector<IpAddress> local_vips;   // assigned to us by the peer
   std::vector<IpAddress> remote_vips;  // assigned by us to the peer
   std::vector<ChildSaInfo> children;
@@ -96,6 +98,10 @@ class IkeSa {
 
   // Sends a DELETE for the IKE SA (or tears down at once if it is not established).
   void terminate(Timestamp now, Actions& out);
+  // Sends everything from now on over (local, remote): a path to the same peer that works (the
+  // one of a new SA replacing this one after a NAT rebinding). The peer, as responder, follows
+  // the authenticated message; as initiator it answers where the request came from.
+  void move_to(const Endpoint& local, const Endpoint& remote, Actions& out);
 
   State state() const { return state_; }
   bool dead() const { return state_ == State::Dead; }
@@ -136,6 +142,9 @@ class IkeSa {
   void release_handshake_state();
   // A mediation SA we initiated: the server-reflexive endpoint the server reported in IKE_AUTH.
   const std::optional<Endpoint>& server_reflexive() const { return server_reflexive_; }
+  // True once the server answered a refresh query with an endpoint (an ikeme server does;
+  // strongSwan answers empty, so its SRFLX is only ever the one from IKE_AUTH).
+  bool server_reflexive_refreshed() const { return srflx_answered_; }
   // A mediated SA: the ME_CONNECTID of its IKE_SA_INIT (sent or received); empty otherwise.
   const Bytes& connect_id() const { return connect_id_; }
   Identity local_id() const { return local_identity(); }
@@ -168,6 +177,8 @@ class IkeSa {
   void send_response(ExchangeType exchange, uint32_t message_id, std::vector<Payload> inner,
                      Actions& out);
   void transmit(const std::vector<Bytes>& datagrams, Actions& out);
+  void transmit(const std::vector<Bytes>& datagrams, const Endpoint& local, const Endpoint& remote,
+                Actions& out);
   // Opens SK/SKF. Drop: integrity failed or more fragments are awaited. Malformed: the
   // message is authentic but its payloads are not (RFC 7296 §2.21.2: answer INVALID_SYNTAX).
   enum class Opened { Ok, Drop, Malformed };
@@ -234,8 +245,22 @@ class IkeSa {
   // --- ike_sa_informational.cpp
   void handle_informational_request(const Message& m, const std::vector<Payload>& inner,
                                     Actions& out);
-  void handle_informational_response(const std::vector<Payload>& inner, Actions& out);
+  void handle_informational_response(const std::vector<Payload>& inner, Timestamp now,
+                                     Actions& out);
   void send_liveness_check(Timestamp now, Actions& out);
+
+  // --- ike_sa_srflx.cpp: refreshing the server-reflexive endpoint (IKE-ME, ikeme extension)
+  // A registration behind a NAT with ConnectionConfig::srflx_refresh set.
+  bool refreshes_server_reflexive() const;
+  // Client: the query notify for an INFORMATIONAL request (none unless a mediation SA we
+  // initiated from behind a NAT); remembers when it was sent.
+  std::vector<Payload> server_reflexive_query(Timestamp now);
+  void send_server_reflexive_query(Timestamp now, Actions& out);
+  // Server: the answer to a query in an INFORMATIONAL request, appended to `resp`.
+  void answer_server_reflexive_query(const std::vector<Payload>& inner, std::vector<Payload>& resp,
+                                     Actions& out) const;
+  // Client: the server's answer; a new endpoint is logged and reported to the hooks.
+  void take_server_reflexive_answer(const std::vector<Payload>& inner, Timestamp now, Actions& out);
 
   // --- ike_sa_mediation.cpp
   void handle_me_connect_request(const Message& m, const std::vector<Payload>& inner, Timestamp now,
@@ -307,7 +332,11 @@ class IkeSa {
   bool initial_contact_ = false;       // responder: the peer sent INITIAL_CONTACT
   bool send_initial_contact_ = false;  // initiator: we send it
   // IKE-ME
+  // Initiator: where the request being answered came from, when not from remote_.
+  std::optional<std::pair<Endpoint, Endpoint>> request_path_;
   std::optional<Endpoint> server_reflexive_;
+  Timestamp last_srflx_query_{0};
+  bool srflx_answered_ = false;
   Bytes connect_id_;
 };
 

@@ -308,6 +308,7 @@ void IkeSa::established(Timestamp now, Actions& out) {
   state_ = State::Established;
   was_established_ = true;
   last_inbound_ = now;
+  last_srflx_query_ = now;  // a registration learns it in IKE_AUTH
   candidates_.clear();
   log(out, 0,
       "IKE_SA " + conn_->name + "[" + std::to_string(id_) + "] established between " +

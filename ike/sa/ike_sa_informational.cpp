@@ -69,14 +69,16 @@ void IkeSa::handle_informational_request(const Message& m, const std::vector<Pay
     return;
   }
   std::vector<Payload> resp;
+  answer_server_reflexive_query(inner, resp, out);
   if (!deleted_ours.empty())
     resp.push_back(Payload{PayloadType::DELETE, false,
                            DeletePayload{ProtocolId::ESP, 4, std::move(deleted_ours)}});
   send_response(ExchangeType::INFORMATIONAL, m.header.message_id, std::move(resp), out);
 }
 
-void IkeSa::handle_informational_response(const std::vector<Payload>& inner, Actions& out) {
-  (void)inner;
+void IkeSa::handle_informational_response(const std::vector<Payload>& inner, Timestamp now,
+                                          Actions& out) {
+  if (state_ == State::Established) take_server_reflexive_answer(inner, now, out);
   if (state_ == State::Deleting) {
     delete_children(out);
     state_ = State::Dead;
@@ -86,7 +88,8 @@ void IkeSa::handle_informational_response(const std::vector<Payload>& inner, Act
 
 void IkeSa::send_liveness_check(Timestamp now, Actions& out) {
   log(out, 2, "sending DPD request");
-  send_request(ExchangeType::INFORMATIONAL, {}, now, out);
+  // A registration's liveness check asks for the server-reflexive endpoint too.
+  send_request(ExchangeType::INFORMATIONAL, server_reflexive_query(now), now, out);
   if (outstanding_ && conn_) outstanding_->give_up = now + conn_->dpd_timeout;
 }
 

@@ -6,6 +6,7 @@
 // request, delete a replaced registration) they queue and apply after the engine call returns,
 // through IkeEngine::send_me_connect / terminate_sa, never from inside the callback.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,11 @@ class MediationHooks {
   // responses arrive in the order the requests were queued).
   virtual void on_me_connect_response(const IkeSa& /*sa*/, const std::vector<Payload>& /*payloads*/,
                                       Timestamp /*now*/, Actions& /*out*/) {}
+  // Our mediation SA learned a new server-reflexive endpoint (the server's answer to a refresh
+  // query): the NAT in front of us rebound. `before` is the one known until now.
+  virtual void on_server_reflexive_changed(const IkeSa& /*sa*/,
+                                           const std::optional<Endpoint>& /*before*/,
+                                           Timestamp /*now*/, Actions& /*out*/) {}
   // An IKE_SA_INIT request carrying N(ME_CONNECTID) arrived on `local` from `remote`: true if
   // it ends a connectivity-check transaction of ours (then it is answered), false to drop it.
   virtual bool accept_mediated_init(ByteView /*connect_id*/, const Endpoint& /*local*/,

@@ -150,6 +150,8 @@ std::string format_sas(const Json& sas) {
            (get_bool(sa, "nat-remote") ? " (behind NAT)" : "") + vips(sa, "remote-vips") + "\n";
     std::string algs = get_string(sa, "algorithms", "");
     if (!algs.empty()) out += "  " + algs + "\n";
+    std::string srflx = get_string(sa, "server-reflexive", "");
+    if (!srflx.empty()) out += "  server-reflexive " + srflx + "\n";
     if (sa.contains("mediation") && sa["mediation"].is_object())
       format_mediation(out, sa["mediation"]);
     for (const Json& c : get_array(sa, "child-sas"))

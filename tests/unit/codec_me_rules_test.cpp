@@ -55,8 +55,15 @@ TEST_CASE("is_connectivity_check", "[codec][me_rules]") {
   CHECK_FALSE(is_connectivity_check(header(ExchangeType::ME_CONNECT, kFlagInitiator, 0, 0)));
 }
 
-TEST_CASE("family 0 SERVER_REFLEXIVE belongs in the IKE_AUTH request only", "[codec][me_rules]") {
+TEST_CASE("family 0 SERVER_REFLEXIVE belongs in IKE_AUTH and refresh requests only",
+          "[codec][me_rules]") {
   CHECK(check_me_rules(kAuthRequest, {srflx_none()}).ok());
+  // ikeme's SRFLX refresh asks again in an INFORMATIONAL request on the mediation SA; the
+  // answer carries an address.
+  CHECK(check_me_rules(header(ExchangeType::INFORMATIONAL, kFlagInitiator), {srflx_none()}).ok());
+  check_refused(check_me_rules(header(ExchangeType::INFORMATIONAL, kFlagResponse), {srflx_none()}));
+  check_refused(
+      check_me_rules(header(ExchangeType::INFORMATIONAL, kFlagInitiator), {prflx_none()}));
   check_refused(check_me_rules(kAuthResponse, {srflx_none()}));
   check_refused(check_me_rules(kConnectRequest, {srflx_none(), idp()}));
   check_refused(check_me_rules(kConnectResponse, {srflx_none()}));

@@ -136,6 +136,7 @@ connections:
     version: 0
     fragmentation: no
     mediation: yes
+    srflx_refresh: 15s
     local_addrs: "%any"
 secrets:
   ike-home:
@@ -231,6 +232,8 @@ secrets:
   CHECK(peer2.remote_addrs.empty());
   CHECK_FALSE(peer2.fragmentation);
   CHECK(peer2.mediation);
+  CHECK(peer2.srflx_refresh == 15s);
+  CHECK(home.srflx_refresh == 60s);  // the default (used by mediation connections only)
   CHECK(peer2.local.id.is_any());
   CHECK(peer2.remote.id.is_any());
   CHECK(peer2.children.empty());
@@ -408,7 +411,7 @@ TEST_CASE("peer config: unknown, duplicate and misplaced keys", "[config][peer]"
         "peer.yaml:3:5: connections.c.local_ts: unknown key 'local_ts'; allowed keys: version, "
         "local_addrs, remote_addrs, local_port, remote_port, proposals, dpd_delay, dpd_timeout, "
         "keyingtries, fragmentation, mediation, mediated_by, mediation_peer, encap, vips, pools, "
-        "local, remote, children");
+        "local, remote, children, srflx_refresh");
   // A refused key is still a typo target.
   CHECK(load_error("connections:\n  c:\n    mobik: no\n") ==
         "peer.yaml:3:5: connections.c.mobik: unknown key 'mobik', did you mean 'mobike'?");
@@ -633,6 +636,9 @@ TEST_CASE("peer config: swanctl keys ikeme does not implement", "[config][peer]"
         "the peer's identity at the mediation server");
   CHECK(load_error(head + "    mediation_peer: bob@medsrv.org\n") ==
         "peer.yaml:3:21: connections.c.mediation_peer: mediation_peer needs mediated_by");
+  CHECK(load_error(head + "    srflx_refresh: 30s\n") ==
+        "peer.yaml:3:20: connections.c.srflx_refresh: srflx_refresh is for mediation connections "
+        "(mediation: yes) only");
   CHECK(load_error(head + "    local:\n      certs: alice.pem\n") ==
         "peer.yaml:4:14: connections.c.local.certs: 'certs' needs auth: pubkey");
   CHECK(load_error(head + "    local:\n      cert-1:\n        file: a.pem\n") ==

@@ -538,3 +538,241 @@ TEST_CASE("mediated: simultaneous ME_CONNECT: the lower connect ID goes on, one 
   }
   CHECK(f.sa(alice_won ? "alice" : "bob", "peer")->initiator);
 }
+
+// --- NAT rebinding (mediation_client_rebind.cpp, ike_sa_srflx.cpp)
+
+namespace {
+
+std::optional<Endpoint> srflx_of(Fixture& f, const std::string& name) {
+  auto s = f.sa(name, "medsrv");
+  return s ? s->server_reflexive : std::nullopt;
+}
+
+std::vector<IkeSaInfo> sas_of(Fixture& f, const std::string& name, const std::string& conn) {
+  std::vector<IkeSaInfo> out;
+  for (const auto& s : f.peers.at(name).engine->list_sas())
+    if (s.connection == conn) out.push_back(s);
+  return out;
+}
+
+// Advances in steps of `step` until `done` or `limit` passed; the time it took.
+Duration advance_until(Fixture& f, const std::function<bool()>& done, Duration limit,
+                       Duration step = Duration(10)) {
+  const Timestamp start = f.net.now();
+  while (!done() && f.net.now() - start < limit) f.net.advance(step);
+  return f.net.now() - start;
+}
+
+// Both peers registered behind port-restricted NATs, the direct SA up.
+void connect_restricted(Fixture& f) {
+  f.net.restricted_nats = true;
+  f.initiate("bob", "medsrv");
+  f.net.advance(Duration(100));
+  f.initiate("alice", "peer");
+  f.net.advance(Duration(2000));
+  REQUIRE(f.established("alice", "peer"));
+  REQUIRE(f.established("bob", "peer"));
+}
+
+}  // namespace
+
+TEST_CASE("mediated: alice's NAT rebinds: the SRFLX refresh notices it, the direct SA is replaced",
+          "[mediated][rebind]") {
+  Fixture f;
+  connect_restricted(f);
+  const auto before = srflx_of(f, "alice");
+  REQUIRE(before);
+  const uint32_t old_a = f.sa("alice", "peer")->id;
+  const uint32_t old_b = f.sa("bob", "peer")->id;
+
+  f.net.rebind("alice");
+  // The default srflx_refresh is 60 s: the query goes out of the new mapping, the server follows
+  // the authenticated request and reports what it sees.
+  Duration noticed = advance_until(
+      f, [&] { return f.logged("alice", "NAT mapping changed"); }, Duration(61000), Duration(100));
+  f.dump("alice");
+  REQUIRE(f.logged("alice", "[MED] NAT mapping changed: server-reflexive endpoint " +
+                                before->to_string() + " -> 192.0.2.1["));
+  CHECK(noticed <= Duration(60000));
+  const auto after = srflx_of(f, "alice");
+  REQUIRE(after);
+  CHECK(after->address == before->address);
+  CHECK(after->port != before->port);
+  // The mediator lists the endpoint it sees now, not the one of the registration.
+  bool listed = false;
+  for (const auto& p : f.ms->list_peers(f.net.now()))
+    if (p.pseudonym == kAlice) listed = p.endpoint == *after;
+  CHECK(listed);
+
+  // A new ME_CONNECT, checks and direct SA; the old SA is deleted over the new path.
+  Duration recovered = advance_until(
+      f,
+      [&] {
+        auto a = f.sa("alice", "peer");
+        auto b = f.sa("bob", "peer");
+        return a && b && a->id != old_a && b->id != old_b;
+      },
+      Duration(10000));
+  CHECK(recovered < Duration(1000));
+  f.net.advance(Duration(500));
+  auto a = sas_of(f, "alice", "peer");
+  auto b = sas_of(f, "bob", "peer");
+  REQUIRE(a.size() == 1);
+  REQUIRE(b.size() == 1);
+  CHECK(a.front().id != old_a);
+  CHECK(a.front().state == "ESTABLISHED");
+  CHECK(b.front().id != old_b);
+  CHECK(b.front().remote == *after);  // bob now talks to alice's new mapping
+  CHECK(f.logged("alice", "our NAT mapping changed (" + before->to_string() + " -> " +
+                              after->to_string() + "): connecting again with fresh endpoints"));
+  CHECK(f.logged("alice", "replaces #" + std::to_string(old_a) + ", deleting the old one"));
+  CHECK(f.logged("bob", "the peer deletes the old one"));
+  auto st = f.peers.at("alice").client->status("peer");
+  REQUIRE(st);
+  CHECK(st->phase == "established");
+  CHECK(st->rebinds == 1);
+  CHECK(st->failures == 0);
+  // The old CHILD_SAs were removed, the new ones installed, on both sides.
+  size_t deleted = 0;
+  for (const auto& e : f.peers.at("bob").node->children)
+    if (e.kind == ChildSaEvent::Kind::Deleted) ++deleted;
+  CHECK(deleted == 1);
+}
+
+TEST_CASE("mediated: bob's NAT rebinds: bob connects again and deletes the old SA at once",
+          "[mediated][rebind]") {
+  Fixture f;
+  connect_restricted(f);
+  const uint32_t old_a = f.sa("alice", "peer")->id;
+  const uint32_t old_b = f.sa("bob", "peer")->id;
+  f.net.rebind("bob");
+  advance_until(
+      f, [&] { return f.logged("bob", "NAT mapping changed"); }, Duration(61000), Duration(100));
+  REQUIRE(f.logged("bob", "NAT mapping changed"));
+  advance_until(
+      f,
+      [&] {
+        auto a = f.sa("alice", "peer");
+        auto b = f.sa("bob", "peer");
+        return a && b && a->id != old_a && b->id != old_b;
+      },
+      Duration(10000));
+  // bob initiated the new SA: bob deletes the old one. alice's old SA was the initiator and
+  // keeps its endpoints behind its NAT, yet it answers the DELETE where it came from (RFC 7296
+  // §2.11), so bob's old SA is gone at once instead of retransmitting into the stale mapping.
+  f.net.advance(Duration(300));
+  auto a = sas_of(f, "alice", "peer");
+  auto b = sas_of(f, "bob", "peer");
+  REQUIRE(a.size() == 1);
+  REQUIRE(b.size() == 1);
+  CHECK(a.front().id != old_a);
+  CHECK_FALSE(a.front().initiator);  // the roles turned
+  CHECK(b.front().initiator);
+  CHECK(f.logged("bob", "replaces #" + std::to_string(old_b) + ", deleting the old one"));
+  CHECK(f.logged("alice", "received DELETE for IKE_SA peer[" + std::to_string(old_a) + "]"));
+}
+
+TEST_CASE("mediated: srflx_refresh 0 asks only in IKE_AUTH, as strongSwan", "[mediated][rebind]") {
+  Fixture f;
+  auto cfg = peer_config(kAlice, "alice-secret", "alice@strongswan.org", "bob@strongswan.org", kBob,
+                         "10.1.0.0/16", "10.2.0.0/16");
+  cfg.connections[0].srflx_refresh = Duration(0);
+  f.peers.at("alice").engine->reload(cfg);
+  connect_restricted(f);
+  const uint32_t old_a = f.sa("alice", "peer")->id;
+  f.net.rebind("alice");
+  f.net.advance(Duration(70000));
+  CHECK_FALSE(f.logged("alice", "NAT mapping changed"));
+  CHECK_FALSE(f.logged("alice", "asking the mediation server for our server-reflexive endpoint"));
+  // Nothing noticed the rebinding: the direct SA is the old one (its path is dead).
+  auto a = f.sa("alice", "peer");
+  REQUIRE(a);
+  CHECK(a->id == old_a);
+}
+
+TEST_CASE(
+    "mediated: a server that does not refresh (strongSwan): DPD, registering again, "
+    "a new SA",
+    "[mediated][rebind]") {
+  Fixture f;
+  // The server answers refresh queries empty, like charon.
+  auto server = server_config();
+  server.connections[0].srflx_refresh = Duration(0);
+  Actions ignored;
+  f.ms->reload(server, f.ms->registry().directory(), mediator::Limits{}, f.net.now(), ignored);
+  auto cfg = peer_config(kAlice, "alice-secret", "alice@strongswan.org", "bob@strongswan.org", kBob,
+                         "10.1.0.0/16", "10.2.0.0/16");
+  cfg.connections[0].srflx_refresh = Duration(5000);
+  cfg.connections[1].dpd_delay = Duration(5000);
+  cfg.connections[1].dpd_timeout = Duration(10000);
+  f.peers.at("alice").engine->reload(cfg);
+  connect_restricted(f);
+  const auto before = srflx_of(f, "alice");
+  const uint32_t old_a = f.sa("alice", "peer")->id;
+  f.net.rebind("alice");
+  f.net.advance(Duration(8000));
+  // Queries went out (and were answered empty): nothing was learned.
+  CHECK(f.logged("alice", "asking the mediation server for our server-reflexive endpoint"));
+  CHECK_FALSE(f.logged("alice", "NAT mapping changed"));
+  CHECK(f.established("alice", "medsrv"));
+  // DPD finds the direct path dead; the retry registers first and so discloses the new mapping.
+  Duration recovered = advance_until(
+      f,
+      [&] {
+        auto a = f.sa("alice", "peer");
+        return a && a->id != old_a && f.established("bob", "peer");
+      },
+      Duration(30000), Duration(100));
+  CHECK(recovered < Duration(30000));
+  CHECK(f.logged("alice",
+                 "registering at the mediation server again: it does not refresh our "
+                 "server-reflexive endpoint " +
+                     before->to_string()));
+  const auto after = srflx_of(f, "alice");
+  REQUIRE(after);
+  CHECK(after->port != before->port);
+  auto b = f.sa("bob", "peer");
+  REQUIRE(b);
+  CHECK(b->remote == *after);
+}
+
+TEST_CASE("mediated: both NATs rebind at once: both connect again, one attempt wins",
+          "[mediated][rebind]") {
+  Fixture f;
+  connect_restricted(f);
+  const uint32_t old_a = f.sa("alice", "peer")->id;
+  const uint32_t old_b = f.sa("bob", "peer")->id;
+  f.net.rebind("alice");
+  f.net.rebind("bob");
+  auto both_noticed = [&] {
+    return f.logged("alice", "NAT mapping changed") && f.logged("bob", "NAT mapping changed");
+  };
+  const Timestamp t0 = f.net.now();
+  advance_until(
+      f, [&] { return f.logged("alice", "NAT mapping changed"); }, Duration(61000), Duration(100));
+  const Duration alice_noticed = f.net.now() - t0;
+  advance_until(f, both_noticed, Duration(61000), Duration(100));
+  const Duration bob_noticed = f.net.now() - t0;
+  INFO("alice noticed after " << alice_noticed.count() << " ms, bob after " << bob_noticed.count());
+  REQUIRE(both_noticed());
+  // Both restart; the simultaneous ME_CONNECTs resolve to one attempt (the lower connect ID)
+  // on both sides, also on bob, which does not want the connection itself.
+  Duration recovered = advance_until(
+      f,
+      [&] {
+        auto a = f.sa("alice", "peer");
+        auto b = f.sa("bob", "peer");
+        return a && b && a->id != old_a && b->id != old_b;
+      },
+      Duration(60000));
+  // 3.9 s here: the server relayed alice's ME_CONNECT to bob's stale mapping before bob's own
+  // refresh moved bob's registration, and retransmitted it after 4 s (the retransmit timeout).
+  CHECK(recovered < Duration(5000));
+  CHECK((f.logged("alice", "both sides sent ME_CONNECT") ||
+         f.logged("bob", "both sides sent ME_CONNECT")));
+  // The old SA is deleted over the new SA's path: its own is stale at both ends.
+  f.net.advance(Duration(200));
+  CHECK(sas_of(f, "alice", "peer").size() == 1);
+  CHECK(sas_of(f, "bob", "peer").size() == 1);
+  CHECK((f.logged("alice", "moving IKE_SA peer[") || f.logged("bob", "moving IKE_SA peer[")));
+}

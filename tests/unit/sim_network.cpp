@@ -40,6 +40,21 @@ Node& Network::add_driven(const std::string& name, const std::string& address, D
   return ref;
 }
 
+void Network::rebind(const std::string& name) {
+  const IpAddress inside = node(name).address;
+  for (auto it = nat_out_.begin(); it != nat_out_.end();) {
+    if (it->first.address != inside) {
+      ++it;
+      continue;
+    }
+    for (auto in = nat_in_.begin(); in != nat_in_.end();)
+      in = in->second == it->first ? nat_in_.erase(in) : std::next(in);
+    it = nat_out_.erase(it);
+  }
+  for (auto it = nat_opened_.begin(); it != nat_opened_.end();)
+    it = it->first.address == inside ? nat_opened_.erase(it) : std::next(it);
+}
+
 Node& Network::node(const std::string& name) {
   return *nodes_.at(name);
 }
@@ -60,6 +75,7 @@ void Network::apply(Node& n, Actions& a) {
         it = nat_out_.emplace(f.from, next_nat_port_++).first;
         nat_in_[Endpoint{*n.nat, it->second}] = f.from;
       }
+      nat_opened_.emplace(f.from, f.to);
       f.from = Endpoint{*n.nat, it->second};
     }
     queue_.push_back(std::move(f));
@@ -73,7 +89,13 @@ void Network::deliver(const InFlight& d) {
     return;
   }
   Endpoint to = d.to;
-  if (auto it = nat_in_.find(to); it != nat_in_.end()) to = it->second;  // back through the NAT
+  if (auto it = nat_in_.find(to); it != nat_in_.end()) {
+    if (restricted_nats && !nat_opened_.count({it->second, d.from})) {
+      ++dropped_;  // filtered: the inside endpoint never sent to this source
+      return;
+    }
+    to = it->second;  // back through the NAT
+  }
   for (auto& [name, n] : nodes_) {
     if (n->address != to.address) continue;
     ++delivered_;

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,12 @@ class Network {
 
   // Drop rule: returns true to drop a datagram.
   std::function<bool(const InFlight&)> drop;
+  // NATs filter like Linux's (port-restricted): a datagram to a mapping gets in only from an
+  // address:port the inside endpoint has sent to. Off: full cone.
+  bool restricted_nats = false;
+  // The NAT in front of `node` forgets its mappings (a reboot, a timeout, a conntrack flush):
+  // the node's next datagram gets a new public port.
+  void rebind(const std::string& node);
 
   // Delivers datagrams until none are in flight (bounded), then returns.
   void run();
@@ -74,6 +81,7 @@ class Network {
   // NAT mappings: (private endpoint) <-> public port, per NAT address.
   std::map<ike::Endpoint, uint16_t> nat_out_;
   std::map<ike::Endpoint, ike::Endpoint> nat_in_;
+  std::set<std::pair<ike::Endpoint, ike::Endpoint>> nat_opened_;  // (inside, remote) sent to
   uint16_t next_nat_port_ = 1100;
   ike::Timestamp now_{1000000};
   size_t delivered_ = 0, dropped_ = 0;

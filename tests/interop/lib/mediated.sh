@@ -15,6 +15,8 @@
 #   med_tunnel_up HOST                    the direct IKE SA "peer" is ESTABLISHED with its CHILD_SA
 #   med_stop_all                          stops every daemon started here
 # Needs IKEME_PEER/IKEMECTL (ikeme.sh: ikeme_use_binaries) and MED_MEDIATOR_BIN for ikeme-mediator.
+# MED_IKEME_MEDSRV_YAML / MED_IKEME_PEER_YAML: extra lines (4-space indented keys) for an ikeme
+# peer's medsrv / peer connection, e.g. "    srflx_refresh: 2s" (short timers in tests).
 
 # shellcheck source=./nat_topo.sh
 source "$(dirname "${BASH_SOURCE[0]}")/nat_topo.sh"
@@ -29,6 +31,8 @@ MED_BOB_ID=av9oEPMz@medsrv.org
 MED_ALICE_PSK=0sBAXz/6cSITttd0CzF9799p859Pi4LPnP
 MED_BOB_PSK=0sZVm3FLOiweS1ywUDpR/L9FvpwNYp9svt
 MED_MEDIATOR_BIN=${MED_MEDIATOR_BIN:-}
+MED_IKEME_MEDSRV_YAML=${MED_IKEME_MEDSRV_YAML:-}
+MED_IKEME_PEER_YAML=${MED_IKEME_PEER_YAML:-}
 MED_MEDIATOR_PID=
 declare -A MED_KIND=()
 
@@ -193,6 +197,7 @@ connections:
       id: carol@strongswan.org
     mediation: yes
     proposals: aes128-sha256-x25519
+${MED_IKEME_MEDSRV_YAML}
   peer:
     local:
       auth: pubkey
@@ -204,6 +209,7 @@ connections:
     mediated_by: medsrv
     mediation_peer: $(med__pseudonym "$other")
     proposals: aes128-sha256-x25519
+${MED_IKEME_PEER_YAML}
     children:
       peer:
         local_ts: $(med__inner "$host")/32
