@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "esp-kernel/xfrm/nft_firewall.hpp"
 #include "esp-kernel/xfrm/routes.hpp"
 #include "esp-kernel/xfrm/xfrm_events.hpp"
+#include "esp-kernel/xfrm/xfrm_firewall.hpp"
 #include "esp-kernel/xfrm/xfrm_kernel.hpp"
 #include "ike/sa/traffic_selectors.hpp"
 
