@@ -170,8 +170,9 @@ if initiate; then
   sed -i 's/^  firewall: no$/  firewall: yes/' "$(ikeme_dir right)/peer.yaml"
   out="$IKM_RUN_DIR/no-nft.out"
   rc=0
-  nsx right env PATH=/nonexistent timeout 10 "$IKEME_PEER" --config "$(ikeme_dir right)/peer.yaml" --foreground >"$out" 2>&1 || rc=$?
+  nsx right timeout 10 env PATH=/nonexistent "$IKEME_PEER" --config "$(ikeme_dir right)/peer.yaml" --foreground >"$out" 2>&1 || rc=$?
   check "$tag: without nft the daemon refuses to start (exit $rc)" test "$rc" -ne 0 -a "$rc" -lt 124
+  echo "  (the daemon said: $(grep -h -m1 -o 'ESP data plane: .*' "$out" || true))"
   check "$tag: ... saying that nft is missing" grep -q "the nft command was not found in PATH (firewall: yes needs nftables installed)" "$out" "$(ikeme_log right)"
   check "$tag: ... and leaving no TUN device" bash -c "! ip -n '$(ns right)' link show ikmright"
 else
