@@ -239,6 +239,10 @@ Status<std::string> XfrmDataplane::install(const ike::ChildSaParams& c) {
       return fail("firewall: " + st.error());
     }
     rec.firewall = true;
+    log(kIpsecControl, "firewall: added chains " + nft_child_chain(c.unique_id, true) + "/" +
+                           nft_child_chain(c.unique_id, false) + " for reqid " + hex32(rec.reqid) +
+                           " admitting " + ike::to_string(c.remote_ts) + " -> " +
+                           ike::to_string(c.local_ts) + " and the reverse");
   }
   log(kIpsecControl, "installed CHILD_SA " + child_name(c) + " in the kernel: SPIs " +
                          hex32(c.spi_in) + "_i " + hex32(c.spi_out) + "_o, reqid " +
@@ -378,7 +382,11 @@ Status<std::string> XfrmDataplane::teardown(Installed& rec) {
     if (!st) errors += (errors.empty() ? "" : "; ") + st.error();
   };
   if (rec.firewall) {
-    note(run_nft(nft_child_remove_script(c.unique_id, rec.reqid)));
+    const Status<std::string> st = run_nft(nft_child_remove_script(c.unique_id, rec.reqid));
+    note(st);
+    if (st)
+      log(kIpsecControl, "firewall: removed chains " + nft_child_chain(c.unique_id, true) + "/" +
+                             nft_child_chain(c.unique_id, false) + " of CHILD_SA " + child_name(c));
     rec.firewall = false;
   }
   for (const Prefix& p : rec.routes) note(routes_.delete_route(p));
@@ -519,6 +527,8 @@ void XfrmDataplane::shutdown() {
   if (firewall_ready_) {
     if (auto st = run_nft(nft_remove_table_script()); !st) {
       log(kIpsecWarning, "firewall: removing table: " + st.error());
+    } else {
+      log(kIpsecControl, std::string("firewall: removed nftables table inet ") + kNftTable);
     }
     firewall_ready_ = false;
   }
