@@ -35,7 +35,7 @@ struct DaemonSettings {
   bool tun_offload = true;        // userspace: IFF_VNET_HDR, TSO/USO in, joined TCP segments out
   uint32_t replay_window = 1024;  // packets, a multiple of 64 (rounded up)
   bool install_routes = true;     // routes to the remote traffic selectors
-  bool firewall = false;          // XFRM: nftables rules admitting each CHILD_SA's traffic
+  bool firewall = false;          // nftables rules admitting each CHILD_SA's traffic
   LogConfig log;
 };
 

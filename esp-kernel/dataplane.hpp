@@ -102,7 +102,9 @@ struct DataplaneOptions {
   // daemon can flush what a crashed predecessor left behind (flush_stale) and touch nothing else.
   uint32_t reqid_base = 0x1c0e0000;
   bool install_routes = true;  // routes to remote_ts via the tunnel (the paper's `src` route)
-  bool firewall = false;       // nftables rules admitting each CHILD_SA's traffic (leftfirewall)
+  // nftables rules admitting each CHILD_SA's traffic (leftfirewall): XFRM matches the SA's
+  // reqid (xfrm/xfrm_firewall.hpp), userspace the TUN device (userspace/tun_firewall.hpp).
+  bool firewall = false;
 };
 
 class Dataplane {

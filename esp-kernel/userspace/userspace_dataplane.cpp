@@ -10,6 +10,7 @@
 
 #include "esp-kernel/esp_packet.hpp"
 #include "esp-kernel/userspace/gso_segmenter.hpp"
+#include "esp-kernel/userspace/tun_firewall.hpp"
 #include "ike/sa/traffic_selectors.hpp"
 
 namespace ikeme::esp {
@@ -132,6 +133,7 @@ Result<std::unique_ptr<UserspaceDataplane>, std::string> UserspaceDataplane::cre
                   (flushed ? std::to_string(*flushed) + " stale address(es) removed"
                            : "removing its addresses failed: " + flushed.error()));
   }
+  if (auto fw = d->start_firewall(); !fw) return Unexpected{fw.error()};
   if (int rc = uv_poll_init(loop, &d->poll_, d->tun_.fd()); rc != 0)
     return Unexpected{std::string("polling the TUN device: ") + uv_strerror(rc)};
   uv_timer_init(loop, &d->timer_);
@@ -160,6 +162,68 @@ UserspaceDataplane::~UserspaceDataplane() {
 
 void UserspaceDataplane::log(int level, std::string text) const {
   if (hooks_.log) hooks_.log(ike::Subsystem::KNL, level, std::move(text));
+}
+
+Status<std::string> UserspaceDataplane::start_firewall() {
+  // A table a previous run left behind (a crash; perhaps with firewall: yes while it is off
+  // now). Without nft there is none, and listing it fails.
+  const bool stale = static_cast<bool>(run_nft(nft_list_table_script()));
+  if (!options_.firewall) {
+    if (!stale) return {};
+    if (auto st = run_nft(nft_remove_table_script()); !st)
+      log(0, "firewall: removing the nftables table inet " + std::string(kNftTable) +
+                 " a previous run left behind failed: " + st.error());
+    else
+      log(1, std::string("firewall: removed the nftables table inet ") + kNftTable +
+                 " a previous run left behind");
+    return {};
+  }
+  if (auto st = nft_check_interface_name(tun_.name()); !st) return st;
+  // Replaces (in one transaction) whatever table a crashed predecessor left.
+  if (auto st = run_nft(nft_tun_table_script(tun_.name())); !st)
+    return Unexpected{"firewall: creating nftables table inet " + std::string(kNftTable) + ": " +
+                      st.error()};
+  firewall_ready_ = true;
+  log(1, std::string("firewall: nftables table inet ") + kNftTable + " ready" +
+             (stale ? " (replacing the one a previous run left behind)" : "") +
+             ": traffic crossing " + tun_.name() + " goes through per-CHILD_SA chains");
+  return {};
+}
+
+std::vector<uint32_t> UserspaceDataplane::firewalled_children() const {
+  std::vector<uint32_t> ids;
+  for (const auto& [id, c] : children_)
+    if (c->firewall) ids.push_back(id);
+  return ids;
+}
+
+Status<std::string> UserspaceDataplane::add_firewall_rules(Child& c) {
+  if (!firewall_ready_) return {};
+  const ike::ChildSaParams& p = c.params;
+  std::vector<uint32_t> ids = firewalled_children();
+  ids.push_back(p.unique_id);
+  std::sort(ids.begin(), ids.end());
+  if (auto st = run_nft(nft_tun_child_add_script(p.unique_id, p.local_ts, p.remote_ts, ids)); !st)
+    return Unexpected{"firewall: " + st.error()};
+  c.firewall = true;
+  log(1, "firewall: added chains " + nft_child_chain(p.unique_id, true) + "/" +
+             nft_child_chain(p.unique_id, false) + " admitting " + ike::to_string(p.remote_ts) +
+             " -> " + ike::to_string(p.local_ts) + " in on " + tun_.name() +
+             " and the reverse out");
+  return {};
+}
+
+void UserspaceDataplane::remove_firewall_rules(Child& c) {
+  if (!c.firewall) return;
+  c.firewall = false;  // not a dispatch target any more
+  const uint32_t id = c.params.unique_id;
+  if (auto st = run_nft(nft_tun_child_remove_script(id, firewalled_children())); !st)
+    log(0, "firewall: removing the chains of CHILD_SA " + c.params.child + "{" +
+               std::to_string(id) + "} failed: " + st.error());
+  else
+    log(1, "firewall: removed chains " + nft_child_chain(id, true) + "/" +
+               nft_child_chain(id, false) + " of CHILD_SA " + c.params.child + "{" +
+               std::to_string(id) + "}");
 }
 
 void UserspaceDataplane::add_routes(Child& c) {
@@ -231,6 +295,9 @@ Status<std::string> UserspaceDataplane::install(const ike::ChildSaParams& p) {
   c->out = std::move(*out);
   c->in = std::move(*in);
   c->installed_ms = uv_now(loop_);
+  // Rules first: traffic may follow the routes at once.
+  if (auto fw = add_firewall_rules(*c); !fw)
+    return Unexpected{"CHILD_SA " + what + ": " + fw.error()};
   add_routes(*c);
   Child* raw = c.get();
   by_spi_[p.spi_in] = raw;
@@ -252,6 +319,7 @@ Status<std::string> UserspaceDataplane::remove(const ike::ChildSaParams& p) {
                       "} is not installed"};
   Child* c = it->second.get();
   remove_routes(*c);
+  remove_firewall_rules(*c);
   by_spi_.erase(c->params.spi_in);
   outbound_.erase(std::remove(outbound_.begin(), outbound_.end(), c), outbound_.end());
   if (last_out_ == c) last_out_ = nullptr;
@@ -585,6 +653,15 @@ void UserspaceDataplane::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   for (auto& [id, c] : children_) remove_routes(*c);
+  if (firewall_ready_) {
+    // The whole table goes, with every CHILD_SA's chains.
+    if (auto st = run_nft(nft_remove_table_script()); !st)
+      log(0, "firewall: removing nftables table inet " + std::string(kNftTable) +
+                 " failed: " + st.error());
+    else
+      log(1, std::string("firewall: removed nftables table inet ") + kNftTable);
+    firewall_ready_ = false;
+  }
   for (const IpAddress& vip : vips_)
     (void)netlink_.remove_address(tun_.ifindex(), vip, vip.is_v4() ? 32 : 128);
   vips_.clear();

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -77,6 +78,7 @@ class UserspaceDataplane final : public Dataplane {
     std::optional<uint64_t> last_in_ms, last_out_ms;
     uint64_t installed_ms = 0;
     bool soft_sent = false, hard_sent = false;
+    bool firewall = false;  // its nftables chains exist
   };
 
   UserspaceDataplane(uv_loop_t* loop, DataplaneOptions options, DataplaneHooks hooks);
@@ -93,6 +95,12 @@ class UserspaceDataplane final : public Dataplane {
   void add_routes(Child& c);
   void remove_routes(Child& c);
   void log_drop(const Child& c, std::string_view why, uint64_t count, const ike::Endpoint& from);
+  // The firewall option (tun_firewall.hpp): the table at start (removing a stale one), a
+  // CHILD_SA's rules, and the table's removal at shutdown.
+  Status<std::string> start_firewall();
+  Status<std::string> add_firewall_rules(Child& c);
+  void remove_firewall_rules(Child& c);
+  std::vector<uint32_t> firewalled_children() const;
 
   uv_loop_t* loop_;
   DataplaneOptions options_;
@@ -104,6 +112,7 @@ class UserspaceDataplane final : public Dataplane {
   uv_timer_t timer_{};
   bool handles_open_ = false;
   bool shut_down_ = false;
+  bool firewall_ready_ = false;  // table inet ikeme created for this device
 
   std::map<uint32_t, std::unique_ptr<Child>> children_;  // by unique id
   std::unordered_map<uint32_t, Child*> by_spi_;          // by inbound SPI

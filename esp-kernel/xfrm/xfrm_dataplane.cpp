@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "esp-kernel/xfrm/nft_firewall.hpp"
 #include "esp-kernel/xfrm/routes.hpp"
 #include "esp-kernel/xfrm/xfrm_events.hpp"
+#include "esp-kernel/xfrm/xfrm_firewall.hpp"
 #include "esp-kernel/xfrm/xfrm_kernel.hpp"
 #include "ike/sa/traffic_selectors.hpp"
 
@@ -255,6 +255,10 @@ Status<std::string> XfrmDataplane::install(const ike::ChildSaParams& c) {
       return fail("firewall: " + st.error());
     }
     rec.firewall = true;
+    log(kIpsecControl, "firewall: added chains " + nft_child_chain(c.unique_id, true) + "/" +
+                           nft_child_chain(c.unique_id, false) + " for reqid " + hex32(rec.reqid) +
+                           " admitting " + ike::to_string(c.remote_ts) + " -> " +
+                           ike::to_string(c.local_ts) + " and the reverse");
   }
   log(kIpsecControl, "installed CHILD_SA " + child_name(c) + " in the kernel: SPIs " +
                          hex32(c.spi_in) + "_i " + hex32(c.spi_out) + "_o, reqid " +
@@ -386,7 +390,11 @@ Status<std::string> XfrmDataplane::teardown(Installed& rec) {
     if (!st) errors += (errors.empty() ? "" : "; ") + st.error();
   };
   if (rec.firewall) {
-    note(run_nft(nft_child_remove_script(c.unique_id, rec.reqid)));
+    const Status<std::string> st = run_nft(nft_child_remove_script(c.unique_id, rec.reqid));
+    note(st);
+    if (st)
+      log(kIpsecControl, "firewall: removed chains " + nft_child_chain(c.unique_id, true) + "/" +
+                             nft_child_chain(c.unique_id, false) + " of CHILD_SA " + child_name(c));
     rec.firewall = false;
   }
   // A CHILD_SA with the same selectors installed later (a new mediated SA replacing one after a
@@ -553,6 +561,8 @@ void XfrmDataplane::shutdown() {
   if (firewall_ready_) {
     if (auto st = run_nft(nft_remove_table_script()); !st) {
       log(kIpsecWarning, "firewall: removing table: " + st.error());
+    } else {
+      log(kIpsecControl, std::string("firewall: removed nftables table inet ") + kNftTable);
     }
     firewall_ready_ = false;
   }

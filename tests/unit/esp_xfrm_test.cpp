@@ -10,9 +10,9 @@
 #include <cstring>
 #include <vector>
 
-#include "esp-kernel/xfrm/nft_firewall.hpp"
 #include "esp-kernel/xfrm/xfrm_algorithms.hpp"
 #include "esp-kernel/xfrm/xfrm_events.hpp"
+#include "esp-kernel/xfrm/xfrm_firewall.hpp"
 #include "esp-kernel/xfrm/xfrm_selectors.hpp"
 #include "ike/sa/traffic_selectors.hpp"
 

@@ -1,4 +1,4 @@
-#include "esp-kernel/xfrm/nft_firewall.hpp"
+#include "esp-kernel/nft_firewall.hpp"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -12,16 +12,8 @@
 
 extern char** environ;
 
-namespace ikeme::esp::xfrm {
+namespace ikeme::esp {
 namespace {
-
-std::string table() {
-  return std::string("inet ") + kNftTable;
-}
-
-std::string chain_name(uint32_t unique_id, const char* dir) {
-  return "child_" + std::to_string(unique_id) + "_" + dir;
-}
 
 bool is_v4(const ike::TrafficSelector& ts) {
   return ts.type == ike::TsType::IPV4_ADDR_RANGE;
@@ -75,64 +67,50 @@ std::string child_rules(const std::string& chain, const std::vector<ike::Traffic
     const std::string s = address_set(src, v4), d = address_set(dst, v4);
     if (s.empty() || d.empty()) continue;
     const char* ip = v4 ? "ip" : "ip6";
-    out += "add rule " + table() + " " + chain + " " + ip + " saddr " + s + " " + ip + " daddr " +
-           d + l4_match(src, dst) + " counter accept\n";
+    out += "add rule " + nft_table_ref() + " " + chain + " " + ip + " saddr " + s + " " + ip +
+           " daddr " + d + l4_match(src, dst) + " counter accept\n";
   }
   return out;
 }
 
 }  // namespace
 
-std::string nft_table_script() {
-  const std::string t = table();
-  return nft_remove_table_script() + "table " + t +
-         " {\n"
-         "  map children_in { typeof ipsec in reqid : verdict; }\n"
-         "  map children_out { typeof ipsec out reqid : verdict; }\n"
-         "  chain input {\n"
-         "    type filter hook input priority filter; policy accept;\n"
-         "    meta ipsec exists ipsec in reqid vmap @children_in\n"
-         "  }\n"
-         "  chain forward {\n"
-         "    type filter hook forward priority filter; policy accept;\n"
-         "    meta ipsec exists ipsec in reqid vmap @children_in\n"
-         "    ipsec out reqid vmap @children_out\n"
-         "  }\n"
-         "  chain output {\n"
-         "    type filter hook output priority filter; policy accept;\n"
-         "    ipsec out reqid vmap @children_out\n"
-         "  }\n"
-         "}\n";
+std::string nft_table_ref() {
+  return std::string("inet ") + kNftTable;
 }
 
 std::string nft_remove_table_script() {
   // "add" makes "delete" succeed when there is no table yet (nft 1.0.6 has no "destroy").
-  return "add table " + table() + "\ndelete table " + table() + "\n";
+  return "add table " + nft_table_ref() + "\ndelete table " + nft_table_ref() + "\n";
 }
 
-std::string nft_child_add_script(uint32_t unique_id, uint32_t reqid,
-                                 const std::vector<ike::TrafficSelector>& local_ts,
-                                 const std::vector<ike::TrafficSelector>& remote_ts) {
-  const std::string t = table(), in = chain_name(unique_id, "in"),
-                    out = chain_name(unique_id, "out"), id = std::to_string(reqid);
+std::string nft_list_table_script() {
+  return "list table " + nft_table_ref() + "\n";
+}
+
+std::string nft_child_chain(uint32_t unique_id, bool inbound) {
+  return "child_" + std::to_string(unique_id) + (inbound ? "_in" : "_out");
+}
+
+std::string nft_child_chains_script(uint32_t unique_id,
+                                    const std::vector<ike::TrafficSelector>& local_ts,
+                                    const std::vector<ike::TrafficSelector>& remote_ts) {
+  const std::string t = nft_table_ref(), in = nft_child_chain(unique_id, true),
+                    out = nft_child_chain(unique_id, false);
   std::string s;
   s += "add chain " + t + " " + in + "\n";
   s += child_rules(in, remote_ts, local_ts);
   s += "add chain " + t + " " + out + "\n";
   s += child_rules(out, local_ts, remote_ts);
-  s += "add element " + t + " children_in { " + id + " : jump " + in + " }\n";
-  s += "add element " + t + " children_out { " + id + " : jump " + out + " }\n";
   return s;
 }
 
-std::string nft_child_remove_script(uint32_t unique_id, uint32_t reqid) {
-  const std::string t = table(), id = std::to_string(reqid);
+std::string nft_child_chains_remove_script(uint32_t unique_id) {
+  const std::string t = nft_table_ref();
   std::string s;
-  s += "delete element " + t + " children_in { " + id + " }\n";
-  s += "delete element " + t + " children_out { " + id + " }\n";
-  for (const char* dir : {"in", "out"}) {
-    s += "flush chain " + t + " " + chain_name(unique_id, dir) + "\n";
-    s += "delete chain " + t + " " + chain_name(unique_id, dir) + "\n";
+  for (bool inbound : {true, false}) {
+    s += "flush chain " + t + " " + nft_child_chain(unique_id, inbound) + "\n";
+    s += "delete chain " + t + " " + nft_child_chain(unique_id, inbound) + "\n";
   }
   return s;
 }
@@ -158,6 +136,9 @@ Status<std::string> run_nft(const std::string& script) {
   close(err[1]);
   if (rc != 0) {
     close(in[1]), close(err[0]);
+    if (rc == ENOENT)
+      return Unexpected(std::string(
+          "the nft command was not found in PATH (firewall: yes needs nftables installed)"));
     return Unexpected(std::string("cannot run nft: ") + std::strerror(rc));
   }
   // Scripts are small (well under a pipe buffer), so writing all before reading cannot block
@@ -189,4 +170,4 @@ Status<std::string> run_nft(const std::string& script) {
   return {};
 }
 
-}  // namespace ikeme::esp::xfrm
+}  // namespace ikeme::esp
