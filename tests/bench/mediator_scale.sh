@@ -10,8 +10,12 @@
 # usage: tests/bench/mediator_scale.sh [COUNT [IKEME_MEDIATOR [MEDIATOR_LOAD [IKEMECTL]]]]
 #   COUNT default 10000. Environment: KE_REUSE (server DH reuse lifetime in seconds, default 0 =
 #   a fresh X25519 key per SA), CLIENT_KE_REUSE (default 60: the client reuses its DH value, so
-#   that its own key generation does not slow the server's measurement), WINDOW (registrations in
-#   flight, default 256), SOURCES (client source addresses, default 32). Needs root.
+#   that its own key generation does not slow the server's measurement), CLIENT_REMEMBER_DH
+#   (default 1: the client remembers its shared secret per server DH value, so that with KE_REUSE
+#   it computes a few hundred X25519 shared secrets instead of COUNT; the server still computes
+#   one per registration), WINDOW (registrations in flight, default 256), SOURCES (client source
+#   addresses, default 32), PERF_OUT / PERF_CLIENT_OUT (perf record files of the server / the
+#   client). Needs root.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -78,13 +82,20 @@ cpu_before=$(cpu_ticks)
 
 perf_pid=""
 if [[ -n "${PERF_OUT:-}" ]]; then  # profiling: perf record of the server during the load
-  perf record -F 499 -g -p "$pid" -o "$PERF_OUT" >/dev/null 2>&1 &
+  # DWARF unwinding: libmbedcrypto and libc have no frame pointers.
+  perf record -F 499 --call-graph dwarf,16384 -p "$pid" -o "$PERF_OUT" >/dev/null 2>&1 &
   perf_pid=$!
   ikm_on_cleanup "kill -INT $perf_pid 2>/dev/null || true"
   sleep 0.5
 fi
-nsx bench "$LOAD" 127.0.0.1 15500 15501 "$COUNT" --window "${WINDOW:-256}" \
-  --sources "${SOURCES:-32}" --psk "$PSK" --ke-reuse "${CLIENT_KE_REUSE:-60}" --timeout 300 |
+remember=()
+[[ "${CLIENT_REMEMBER_DH:-1}" == 1 ]] && remember=(--remember-dh)
+client_perf=()
+[[ -n "${PERF_CLIENT_OUT:-}" ]] &&
+  client_perf=(perf record -F 499 --call-graph dwarf,16384 -o "$PERF_CLIENT_OUT" --)
+nsx bench "${client_perf[@]}" "$LOAD" 127.0.0.1 15500 15501 "$COUNT" --window "${WINDOW:-256}" \
+  --sources "${SOURCES:-32}" --psk "$PSK" --ke-reuse "${CLIENT_KE_REUSE:-60}" \
+  "${remember[@]}" --timeout 300 |
   tee "$dir/load.out"
 
 sleep 0.5
