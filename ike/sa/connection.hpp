@@ -131,6 +131,11 @@ struct EngineConfig {
   // tests and load generators (tests/bench/mediator_load wraps the client's values to remember
   // its own shared secrets); the daemons leave it empty.
   KeyExchangeFactory key_exchange_factory;
+  // Responder SAs hand their DH shared secret to the caller as a KeyExchangeJob (actions.hpp)
+  // instead of computing it in the engine call; messages for the SA that arrive before
+  // IkeEngine::complete_key_exchange are kept and handled then. The mediator daemon sets it and
+  // computes the jobs on libuv's thread pool; the initiator side always computes in place.
+  bool defer_key_exchange = false;
 };
 
 // The PSK for a pair of identities, strongSwan's way: a secret whose id list names both (or

@@ -59,6 +59,10 @@ class RememberingKeyExchange final : public crypto::KeyExchange {
       : inner_(std::move(inner)), computed_(computed), remembered_(remembered) {}
   DhGroup group() const override { return inner_->group(); }
   const Bytes& public_value() const override { return inner_->public_value(); }
+  Result<std::unique_ptr<crypto::KeyExchange>, crypto::CryptoError> duplicate(
+      crypto::Rng& rng) const override {
+    return inner_->duplicate(rng);  // a plain copy: it remembers nothing
+  }
   Result<Bytes, crypto::CryptoError> shared_secret(ByteView peer_public) override {
     Bytes key(peer_public.begin(), peer_public.end());
     if (auto it = memo_.find(key); it != memo_.end()) {
