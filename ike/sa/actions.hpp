@@ -64,8 +64,8 @@ struct VirtualIpEvent {
 
 // A responder's Diffie-Hellman shared secret to compute outside the engine call
 // (EngineConfig::defer_key_exchange): the caller runs compute() on any thread and hands the job
-// and its result back through IkeEngine::complete_key_exchange on the engine's thread. `ke` is
-// a duplicate of the SA's private value that nothing else touches.
+// and its result back through IkeEngine::complete_key_exchange on the engine's thread. Nothing
+// else touches `ke`: it is the SA's own private value, or a duplicate of a reused one.
 struct KeyExchangeJob {
   uint64_t spi = 0;    // our SPI of the IKE SA waiting for it
   uint32_t sa_id = 0;  // and its unique id (a later SA could reuse nothing but the SPI)

@@ -9,14 +9,20 @@
 namespace ikeme::ike {
 
 bool IkeSa::request_key_exchange(Actions& out) {
-  // ke_ may be shared with other SAs (ke_reuse) and is not thread-safe: the job gets a copy.
-  auto copy = ke_->duplicate(*ctx_.rng);
-  if (!copy) {
-    fail(out, "key exchange failed: " + copy.error().detail);
-    return false;
+  // A KeyExchange is not thread-safe. One that only this SA holds is handed over; one shared
+  // with other SAs (ke_reuse: the pool and other SAs hold it too) gets the job a duplicate.
+  std::shared_ptr<crypto::KeyExchange> job_ke;
+  if (ke_.use_count() == 1) {
+    job_ke = std::move(ke_);
+  } else {
+    auto copy = ke_->duplicate(*ctx_.rng);
+    if (!copy) {
+      fail(out, "key exchange failed: " + copy.error().detail);
+      return false;
+    }
+    job_ke = std::move(copy.value());
   }
-  out.key_exchanges.push_back(
-      KeyExchangeJob{our_spi(), id_, std::move(copy.value()), ke_peer_public_});
+  out.key_exchanges.push_back(KeyExchangeJob{our_spi(), id_, std::move(job_ke), ke_peer_public_});
   ke_.reset();  // the job holds the private value now
   keys_pending_ = true;
   return true;
