@@ -64,8 +64,13 @@ Status<std::string> Daemon::start() {
   directory_timer_.data = this;
   directory_timer_started_ = true;
 
-  server_ =
-      std::make_unique<MediationServer>(base.engine, directory_, config_.mediator.limits, *rng_);
+  worker_ = std::make_unique<KeyExchangeWorker>(
+      loop_.get(),
+      [this](const ike::KeyExchangeJob& job, Result<Bytes, ike::crypto::CryptoError> shared) {
+        on_key_exchange(job, std::move(shared));
+      });
+  server_ = std::make_unique<MediationServer>(engine_config(), directory_, config_.mediator.limits,
+                                              *rng_);
   pump_ = std::make_unique<peer::DatagramPump>(
       loop_.get(), std::move(*sockets),
       [this](const peer::ReceivedDatagram& d, ByteView data) { on_datagram(d, data); },
@@ -121,6 +126,12 @@ Status<std::string> Daemon::watch_directory() {
   return {};
 }
 
+ike::EngineConfig Daemon::engine_config() const {
+  ike::EngineConfig e = config_.base.engine;
+  e.defer_key_exchange = true;  // computed on libuv's thread pool (key_exchange_worker.hpp)
+  return e;
+}
+
 int Daemon::run() {
   loop_.run();
   return exit_code_;
@@ -132,6 +143,7 @@ void Daemon::stop() {
   if (control_) control_->close();
   if (metrics_) metrics_->close();
   if (pump_) pump_->stop();
+  if (worker_) worker_->cancel_all();
   if (watching_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&directory_watch_)))
     uv_close(reinterpret_cast<uv_handle_t*>(&directory_watch_), nullptr);
   if (directory_timer_started_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&directory_timer_)))
@@ -142,7 +154,9 @@ void Daemon::stop() {
 void Daemon::apply(ike::Actions& actions) {
   for (const ike::LogLine& l : actions.logs) log_.write(l);
   for (const ike::SendDatagram& d : actions.sends) pump_->send(d);
+  std::vector<ike::KeyExchangeJob> jobs = std::move(actions.key_exchanges);
   actions = ike::Actions{};
+  for (ike::KeyExchangeJob& j : jobs) worker_->submit(std::move(j));
 }
 
 void Daemon::after_server() {
@@ -161,6 +175,17 @@ void Daemon::on_timer() {
   server_->handle_timeout(now(), a);
   apply(a);
   after_server();
+}
+
+void Daemon::on_key_exchange(const ike::KeyExchangeJob& job,
+                             Result<Bytes, ike::crypto::CryptoError> shared) {
+  if (stopped_) return;
+  guarded("key exchange", [&] {
+    ike::Actions a;
+    server_->complete_key_exchange(job, std::move(shared), now(), a);
+    apply(a);
+    after_server();
+  });
 }
 
 void Daemon::on_datagram(const peer::ReceivedDatagram& d, ByteView data) {

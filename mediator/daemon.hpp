@@ -15,6 +15,7 @@
 #include "config/mediator_config.hpp"
 #include "ike/crypto/random.hpp"
 #include "mediator/core/mediation_server.hpp"
+#include "mediator/key_exchange_worker.hpp"
 #include "mediator/metrics_server.hpp"
 #include "peer/control_protocol.hpp"
 #include "peer/control_server.hpp"
@@ -52,6 +53,10 @@ class Daemon {
   void after_server();
   void on_datagram(const peer::ReceivedDatagram& d, ByteView data);
   void on_timer();
+  void on_key_exchange(const ike::KeyExchangeJob& job,
+                       Result<Bytes, ike::crypto::CryptoError> shared);
+  // The engine settings from the configuration, with the key exchanges deferred to worker_.
+  ike::EngineConfig engine_config() const;
   void on_signal(int signum);
   void begin_shutdown(const std::string& why);
   void stop();
@@ -83,6 +88,7 @@ class Daemon {
   std::unique_ptr<peer::DatagramPump> pump_;
   std::unique_ptr<peer::ControlServer> control_;
   std::unique_ptr<MetricsServer> metrics_;
+  std::unique_ptr<KeyExchangeWorker> worker_;
   uv_timer_t directory_timer_{};
   uv_fs_event_t directory_watch_{};
   bool directory_timer_started_ = false, watching_ = false;

@@ -199,7 +199,7 @@ Status<std::string> Daemon::reload_failed(const std::string& what, const std::st
 void Daemon::install(const std::string& what, const std::string& trigger) {
   ++reloads_;
   ike::Actions a;
-  server_->reload(config_.base.engine, directory_, config_.mediator.limits, now(), a);
+  server_->reload(engine_config(), directory_, config_.mediator.limits, now(), a);
   apply(a);
   after_server();
   log(Subsystem::CFG, 1,

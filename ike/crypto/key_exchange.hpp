@@ -8,7 +8,9 @@
 // curve, 1 < y < p-1 for MODP (enough for these safe primes, RFC 6989 §2.2), and an all-zero
 // X25519 result (a low-order peer point) is refused (RFC 7748 §6.1, RFC 8031 §2.3).
 //
-// Each object owns its private key and wipes it on destruction. Not copyable or movable.
+// Each object owns its private key and wipes it on destruction. Not copyable or movable, and not
+// thread-safe (its side-channel blinding state changes with every use): a shared secret computed
+// on another thread uses a duplicate().
 
 #include <memory>
 
@@ -32,6 +34,9 @@ class KeyExchange {
   virtual const Bytes& public_value() const = 0;
   // g^ir from the peer's Key Exchange Data, in the form RFC 7296 §2.14 feeds to the PRF.
   virtual Result<Bytes, CryptoError> shared_secret(ByteView peer_public) = 0;
+  // An independent object with the same private and public value and blinding of its own,
+  // seeded from `rng`; cheap (no scalar multiplication or exponentiation).
+  virtual Result<std::unique_ptr<KeyExchange>, CryptoError> duplicate(Rng& rng) const = 0;
 
   static bool is_supported(DhGroup group);
 

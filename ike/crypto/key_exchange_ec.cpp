@@ -70,6 +70,18 @@ class EcKeyExchange final : public KeyExchange {
   DhGroup group() const override { return group_; }
   const Bytes& public_value() const override { return public_; }
 
+  Result<std::unique_ptr<KeyExchange>, CryptoError> duplicate(Rng& rng) const override {
+    Bytes seed = rng.bytes(32);
+    auto copy = std::make_unique<EcKeyExchange>(group_, params_, seed);
+    mbedtls_platform_zeroize(seed.data(), seed.size());
+    int rc = mbedtls_ecp_group_load(&copy->key_.grp, params_.id);
+    if (rc == 0) rc = mbedtls_mpi_copy(&copy->key_.d, &key_.d);
+    if (rc == 0) rc = mbedtls_ecp_copy(&copy->key_.Q, &key_.Q);
+    if (rc != 0) return group_error(group_, "cannot copy the private key " + mbedtls_reason(rc));
+    copy->public_ = public_;
+    return std::unique_ptr<KeyExchange>(std::move(copy));
+  }
+
   Result<Bytes, CryptoError> shared_secret(ByteView peer_public) override {
     const size_t expected = public_size();
     if (peer_public.size() != expected)

@@ -77,6 +77,19 @@ class ModpKeyExchange final : public KeyExchange {
   DhGroup group() const override { return group_; }
   const Bytes& public_value() const override { return public_; }
 
+  Result<std::unique_ptr<KeyExchange>, CryptoError> duplicate(Rng& rng) const override {
+    auto params = modp_params(group_);
+    if (!params || !setup_ok_) return group_error(group_, "group setup failed");
+    Bytes seed = rng.bytes(32);
+    auto copy = std::make_unique<ModpKeyExchange>(group_, *params, seed);
+    mbedtls_platform_zeroize(seed.data(), seed.size());
+    if (!copy->setup_ok_ || mbedtls_mpi_copy(&copy->dhm_.X, &dhm_.X) != 0 ||
+        mbedtls_mpi_copy(&copy->dhm_.GX, &dhm_.GX) != 0)
+      return group_error(group_, "cannot copy the private exponent");
+    copy->public_ = public_;
+    return std::unique_ptr<KeyExchange>(std::move(copy));
+  }
+
   Result<Bytes, CryptoError> shared_secret(ByteView peer_public) override {
     if (peer_public.size() != size_)
       return group_error(group_, "peer public value has " + std::to_string(peer_public.size()) +

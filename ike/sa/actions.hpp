@@ -4,6 +4,7 @@
 // plane, and logs.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,19 @@ struct VirtualIpEvent {
   std::vector<IpAddress> dns;  // DNS servers sent with it (Local: received; Remote: sent)
 };
 
+// A responder's Diffie-Hellman shared secret to compute outside the engine call
+// (EngineConfig::defer_key_exchange): the caller runs compute() on any thread and hands the job
+// and its result back through IkeEngine::complete_key_exchange on the engine's thread. Nothing
+// else touches `ke`: it is the SA's own private value, or a duplicate of a reused one.
+struct KeyExchangeJob {
+  uint64_t spi = 0;    // our SPI of the IKE SA waiting for it
+  uint32_t sa_id = 0;  // and its unique id (a later SA could reuse nothing but the SPI)
+  std::shared_ptr<crypto::KeyExchange> ke;
+  Bytes peer_public;  // the initiator's Key Exchange Data
+
+  Result<Bytes, crypto::CryptoError> compute() const { return ke->shared_secret(peer_public); }
+};
+
 enum class Subsystem { ENC, NET, IKE, CFG, CHD, KNL, MED, ICE };
 const char* name(Subsystem s);
 
@@ -77,6 +91,7 @@ struct Actions {
   std::vector<ChildSaEvent> children;
   std::vector<VirtualIpEvent> vips;
   std::vector<LogLine> logs;
+  std::vector<KeyExchangeJob> key_exchanges;  // only with EngineConfig::defer_key_exchange
 
   void log(Subsystem s, int level, uint32_t sa, const std::string& conn, std::string text) {
     logs.push_back(LogLine{s, level, sa, conn, std::move(text)});

@@ -2,6 +2,11 @@
 
 namespace ikeme::ike {
 
+Result<std::unique_ptr<crypto::KeyExchange>, crypto::CryptoError> make_fresh_key_exchange(
+    const KeyExchangeFactory& factory, DhGroup group, crypto::Rng& rng) {
+  return factory ? factory(group, rng) : crypto::KeyExchange::create(group, rng);
+}
+
 const SharedSecret* find_psk(const std::vector<SharedSecret>& secrets, const Identity& local,
                              const Identity& remote) {
   // strongSwan's ranking: a secret naming both identities beats one naming only the peer, which

@@ -2,12 +2,14 @@
 // What the IKE engine needs to know about configured connections and secrets. Plain data: the
 // YAML layer (config/) builds it, tests build it by hand.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "ike/codec/payloads.hpp"
+#include "ike/crypto/key_exchange.hpp"
 #include "ike/crypto/signature.hpp"
 #include "ike/pki/certificate.hpp"
 #include "ike/pki/trust_store.hpp"
@@ -103,6 +105,14 @@ struct RetransmitConfig {
   unsigned tries = 5;      // retransmissions before giving up
 };
 
+using KeyExchangeFactory =
+    std::function<Result<std::unique_ptr<crypto::KeyExchange>, crypto::CryptoError>(DhGroup,
+                                                                                    crypto::Rng&)>;
+
+// A fresh DH private value for `group` from `factory`, or from crypto::KeyExchange::create.
+Result<std::unique_ptr<crypto::KeyExchange>, crypto::CryptoError> make_fresh_key_exchange(
+    const KeyExchangeFactory& factory, DhGroup group, crypto::Rng& rng);
+
 struct EngineConfig {
   std::vector<ConnectionConfig> connections;
   std::vector<SharedSecret> ike_secrets;
@@ -123,6 +133,15 @@ struct EngineConfig {
   // and for at most this many SAs (ike/sa/key_exchange_pool.hpp).
   Duration ke_reuse_lifetime{0};
   unsigned ke_reuse_max_uses = 1000;
+  // Where fresh DH private values come from; empty = crypto::KeyExchange::create. A seam for
+  // tests and load generators (tests/bench/mediator_load wraps the client's values to remember
+  // its own shared secrets); the daemons leave it empty.
+  KeyExchangeFactory key_exchange_factory;
+  // Responder SAs hand their DH shared secret to the caller as a KeyExchangeJob (actions.hpp)
+  // instead of computing it in the engine call; messages for the SA that arrive before
+  // IkeEngine::complete_key_exchange are kept and handled then. The mediator daemon sets it and
+  // computes the jobs on libuv's thread pool; the initiator side always computes in place.
+  bool defer_key_exchange = false;
 };
 
 // The PSK for a pair of identities, strongSwan's way: a secret whose id list names both (or

@@ -129,21 +129,66 @@ void IkeEngine::handle_datagram(Endpoint local, Endpoint remote, ByteView datagr
       if (!h.response()) answer_invalid_spi(local, remote, h, now, out);
       return;
     }
-    IkeSa& sa = *it->second;
     touched = ours;
-    bool was_established = sa.state() == IkeSa::State::Established;
-    sa.handle(m, bytes, local, remote, now, out);
-    if (!was_established && sa.state() == IkeSa::State::Established) {
-      ++stats_.ike_established;
-      all = after_handle(sa, out);
-      mediation_established(sa, now, out);
-    }
+    all = handle_for_sa(*it->second, m, bytes, local, remote, now, out);
   }
   if (touched) schedule(*touched);
   if (all)
     reap(now, out);
   else
     reap_one(touched, now, out);
+}
+
+bool IkeEngine::handle_for_sa(IkeSa& sa, const Message& m, ByteView bytes, Endpoint local,
+                              Endpoint remote, Timestamp now, Actions& out) {
+  if (sa.keys_pending()) {
+    // Its key exchange is still being computed (defer_key_exchange): handled when it is back.
+    if (sa.defer_message(local, remote, bytes))
+      out.log(Subsystem::IKE, 2, sa.id(), sa.connection_name(),
+              name(m.header.exchange) + " from " + remote.to_string() +
+                  " kept until the key exchange is computed");
+    else
+      out.log(Subsystem::IKE, 1, sa.id(), sa.connection_name(),
+              name(m.header.exchange) + " from " + remote.to_string() +
+                  " dropped: " + std::to_string(IkeSa::kMaxDeferredMessages) +
+                  " messages already wait for the key exchange");
+    return false;
+  }
+  bool was_established = sa.state() == IkeSa::State::Established;
+  sa.handle(m, bytes, local, remote, now, out);
+  if (was_established || sa.state() != IkeSa::State::Established) return false;
+  ++stats_.ike_established;
+  bool all = after_handle(sa, out);
+  mediation_established(sa, now, out);
+  return all;
+}
+
+void IkeEngine::complete_key_exchange(const KeyExchangeJob& job,
+                                      Result<Bytes, crypto::CryptoError> shared, Timestamp now,
+                                      Actions& out) {
+  auto it = sas_.find(job.spi);
+  if (it == sas_.end() || it->second->id() != job.sa_id || !it->second->keys_pending()) {
+    // Deleted meanwhile (half-open timeout, shutdown): nothing waits for it.
+    out.log(Subsystem::IKE, 2, job.sa_id, "",
+            "key exchange of IKE_SA [" + std::to_string(job.sa_id) +
+                "] computed for an SA that "
+                "is gone, discarded");
+    if (shared) std::fill(shared->begin(), shared->end(), 0);
+    return;
+  }
+  IkeSa& sa = *it->second;
+  bool all = false;
+  for (IkeSa::DeferredMessage& d : sa.complete_key_exchange(std::move(shared), out)) {
+    if (sa.dead()) break;
+    auto parsed = parse_message(d.raw);
+    if (!parsed) continue;  // it parsed when it arrived
+    all = handle_for_sa(sa, *parsed, d.raw, d.local, d.remote, now, out) || all;
+  }
+  schedule(job.spi);
+  if (all)
+    reap(now, out);
+  else
+    reap_one(job.spi, now, out);
 }
 
 bool IkeEngine::after_handle(IkeSa& sa, Actions& out) {

@@ -53,6 +53,12 @@ class IkeEngine {
   std::optional<Timestamp> next_timeout() const;
   void handle_timeout(Timestamp now, Actions& out);
 
+  // The result of a KeyExchangeJob from Actions::key_exchanges (EngineConfig::defer_key_exchange):
+  // the SA derives its keys and handles the messages that arrived meanwhile; a failure fails it.
+  // A job whose SA is gone is discarded.
+  void complete_key_exchange(const KeyExchangeJob& job, Result<Bytes, crypto::CryptoError> shared,
+                             Timestamp now, Actions& out);
+
   // Wall-clock UTC, for certificate validity: the daemon sets it before feeding the engine (the
   // engine's Timestamp is monotonic and reads no clock). Until set it is the epoch.
   void set_wall_clock(pki::TimePoint now) { wall_clock_ = now; }
@@ -126,6 +132,9 @@ class IkeEngine {
   void schedule_all();
   // True if INITIAL_CONTACT ended other SAs (they need reaping).
   bool after_handle(IkeSa& sa, Actions& out);
+  // A message for an existing SA (kept for later while its keys are pending); the same result.
+  bool handle_for_sa(IkeSa& sa, const Message& m, ByteView bytes, Endpoint local, Endpoint remote,
+                     Timestamp now, Actions& out);
   void answer_invalid_spi(Endpoint local, Endpoint remote, const Header& h, Timestamp now,
                           Actions& out);
   std::vector<std::shared_ptr<const ConnectionConfig>> candidates(const Endpoint& local,

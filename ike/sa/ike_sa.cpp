@@ -520,20 +520,25 @@ IkeSaInfo IkeSa::info() const {
 }
 
 bool IkeSa::derive_keys(Actions& out) {
-  auto prf = crypto::Prf::make(algorithms_.prf);
-  if (!prf) {
-    fail(out, prf.error().detail);
-    return false;
-  }
-  prf_ = *prf;
   auto shared = ke_->shared_secret(ke_peer_public_);
   if (!shared) {
     fail(out, "key exchange failed: " + shared.error().detail);
     return false;
   }
+  return derive_keys_from(*shared, out);
+}
+
+bool IkeSa::derive_keys_from(Bytes& shared, Actions& out) {
+  auto prf = crypto::Prf::make(algorithms_.prf);
+  if (!prf) {
+    std::fill(shared.begin(), shared.end(), 0);
+    fail(out, prf.error().detail);
+    return false;
+  }
+  prf_ = *prf;
   auto sizes = crypto::sk_key_sizes(algorithms_.sk);
-  auto keys = crypto::derive_ike_sa_keys(*prf_, ni_, nr_, *shared, spi_i_, spi_r_, *sizes);
-  std::fill(shared->begin(), shared->end(), 0);
+  auto keys = crypto::derive_ike_sa_keys(*prf_, ni_, nr_, shared, spi_i_, spi_r_, *sizes);
+  std::fill(shared.begin(), shared.end(), 0);
   if (!keys) {
     fail(out, "key derivation failed: " + keys.error().detail);
     return false;

@@ -149,6 +149,22 @@ class IkeSa {
   const Bytes& connect_id() const { return connect_id_; }
   Identity local_id() const { return local_identity(); }
 
+  // --- ike_sa_deferred_ke.cpp: EngineConfig::defer_key_exchange (responder)
+  // True from the IKE_SA_INIT response until complete_key_exchange(): the SA has no keys yet.
+  bool keys_pending() const { return keys_pending_; }
+  // Keeps a message that arrived meanwhile (its raw bytes, the NAT-T marker already stripped),
+  // at most kMaxDeferredMessages; false when it was dropped.
+  static constexpr size_t kMaxDeferredMessages = 16;
+  struct DeferredMessage {
+    Endpoint local, remote;
+    Bytes raw;
+  };
+  bool defer_message(Endpoint local, Endpoint remote, ByteView raw);
+  // The shared secret of the job this SA emitted (or why it failed): derives the keys, or
+  // fails the SA. Returns the messages kept meanwhile, for the engine to handle now.
+  std::vector<DeferredMessage> complete_key_exchange(Result<Bytes, crypto::CryptoError> shared,
+                                                     Actions& out);
+
   ~IkeSa();
 
  private:
@@ -187,7 +203,12 @@ class IkeSa {
   void log(Actions& out, int level, std::string text, Subsystem s = Subsystem::IKE) const;
   void fail(Actions& out, const std::string& why);  // -> Dead, CHILD_SAs deleted
   void delete_children(Actions& out);
+  // The IKE SA's keys from the DH shared secret (RFC 7296 §2.14): derive_keys computes it with
+  // ke_, derive_keys_from takes it (and wipes it).
   bool derive_keys(Actions& out);
+  bool derive_keys_from(Bytes& shared, Actions& out);
+  // Responder with EngineConfig::defer_key_exchange: the KeyExchangeJob for ke_ in `out`.
+  bool request_key_exchange(Actions& out);
 
   // --- ike_sa_init.cpp
   void start_init(Timestamp now, Actions& out);
@@ -297,7 +318,9 @@ class IkeSa {
   std::optional<crypto::Prf> prf_;
   crypto::IkeSaKeys keys_;
   std::unique_ptr<crypto::SkCipher> cipher_in_, cipher_out_;
-  unsigned init_retries_ = 0;  // COOKIE and INVALID_KE_PAYLOAD restarts
+  unsigned init_retries_ = 0;              // COOKIE and INVALID_KE_PAYLOAD restarts
+  bool keys_pending_ = false;              // a KeyExchangeJob is out (defer_key_exchange)
+  std::vector<DeferredMessage> deferred_;  // what arrived meanwhile
 
   // IKE_AUTH
   Identity remote_id_;

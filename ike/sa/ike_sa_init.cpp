@@ -335,7 +335,8 @@ bool IkeSa::respond_init(const Message& request, ByteView raw, Actions& out) {
   Message m{header(ExchangeType::IKE_SA_INIT, true, 0), std::move(p)};
   auto wire = encode_message(m);
   if (!wire) return refuse(NotifyType::INVALID_SYNTAX, {}, "cannot encode response");
-  if (!derive_keys(out)) return false;
+  if (!(ctx_.config->defer_key_exchange ? request_key_exchange(out) : derive_keys(out)))
+    return false;
   log(out, 1, "generating " + summarize(m), Subsystem::ENC);
   init_response_ = *wire;
   init_response_datagrams_ = {frame(*wire)};

@@ -11,8 +11,9 @@ namespace ikeme::ike {
 
 Result<std::shared_ptr<crypto::KeyExchange>, crypto::CryptoError> IkeSa::make_key_exchange(
     DhGroup group, Timestamp now) {
-  if (ctx_.ke_pool) return ctx_.ke_pool->get(group, *ctx_.rng, now);
-  auto ke = crypto::KeyExchange::create(group, *ctx_.rng);
+  const KeyExchangeFactory& factory = ctx_.config->key_exchange_factory;
+  if (ctx_.ke_pool) return ctx_.ke_pool->get(group, *ctx_.rng, now, factory);
+  auto ke = make_fresh_key_exchange(factory, group, *ctx_.rng);
   if (!ke) return Unexpected{ke.error()};
   return std::shared_ptr<crypto::KeyExchange>(std::move(ke.value()));
 }

@@ -12,6 +12,7 @@
 #include "ike/codec/constants.hpp"
 #include "ike/codec/result.hpp"
 #include "ike/crypto/key_exchange.hpp"
+#include "ike/sa/connection.hpp"
 #include "ike/sa/endpoint.hpp"
 
 namespace ikeme::ike {
@@ -22,10 +23,9 @@ class KeyExchangePool {
       : lifetime_(lifetime), max_uses_(max_uses) {}
 
   // The current private value for `group`, or a fresh one when it is older than the lifetime or
-  // was used max_uses times.
-  Result<std::shared_ptr<crypto::KeyExchange>, crypto::CryptoError> get(DhGroup group,
-                                                                        crypto::Rng& rng,
-                                                                        Timestamp now);
+  // was used max_uses times (made by `factory`, see EngineConfig::key_exchange_factory).
+  Result<std::shared_ptr<crypto::KeyExchange>, crypto::CryptoError> get(
+      DhGroup group, crypto::Rng& rng, Timestamp now, const KeyExchangeFactory& factory = {});
   uint64_t generated() const { return generated_; }
 
  private:

@@ -93,6 +93,14 @@ void MediationServer::handle_datagram(ike::Endpoint local, ike::Endpoint remote,
   apply_commands(now, out);
 }
 
+void MediationServer::complete_key_exchange(const ike::KeyExchangeJob& job,
+                                            Result<Bytes, ike::crypto::CryptoError> shared,
+                                            Timestamp now, Actions& out) {
+  // The IKE_AUTH kept meanwhile may register the peer now: the registry's commands follow.
+  engine_.complete_key_exchange(job, std::move(shared), now, out);
+  apply_commands(now, out);
+}
+
 void MediationServer::apply_commands(Timestamp now, Actions& out) {
   // Applying a command can call the hooks again (a deletion unregisters): loop until quiet.
   for (int round = 0; round < 4; ++round) {

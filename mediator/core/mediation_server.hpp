@@ -36,6 +36,10 @@ class MediationServer {
                        ike::Timestamp now, ike::Actions& out);
   std::optional<ike::Timestamp> next_timeout() const;
   void handle_timeout(ike::Timestamp now, ike::Actions& out);
+  // A KeyExchangeJob's result (engine.defer_key_exchange; see IkeEngine::complete_key_exchange).
+  void complete_key_exchange(const ike::KeyExchangeJob& job,
+                             Result<Bytes, ike::crypto::CryptoError> shared, ike::Timestamp now,
+                             ike::Actions& out);
   void terminate_all(ike::Timestamp now, ike::Actions& out);
 
   // New server settings and/or directory, atomically: the engine's secrets follow the directory,

@@ -6,10 +6,14 @@
 //
 // usage: mediator_load SERVER PORT PORT_NAT_T COUNT [--window W] [--sources S]
 //                      [--prefix NAME] [--domain D] [--psk SECRET] [--ke-reuse SECONDS]
-//                      [--timeout SECONDS]
+//                      [--remember-dh] [--timeout SECONDS]
 // Pseudonyms are NAME00000@D ... (default p00000@load.test); the server's directory must list
 // them with SECRET. --ke-reuse makes the client reuse its DH private value (RFC 7296 §2.12) so
-// that the client's own X25519 work does not hide the server's rate.
+// that the client's own X25519 work does not hide the server's rate. --remember-dh makes each of
+// the client's DH values remember the shared secret per server public value (a server with
+// ke_reuse sends the same value for up to 1000 SAs): the client then computes one X25519 shared
+// secret per (client value, server value) pair instead of one per registration. A shortcut of
+// the load generator only: the server still computes a shared secret for every registration.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +49,38 @@ struct Node {
   uint16_t port[2] = {0, 0};
   std::vector<std::string> names;  // its connections, in start order
   size_t next = 0;
+};
+
+// See --remember-dh above. Counts in `computed`/`remembered` (shared by all of them).
+class RememberingKeyExchange final : public crypto::KeyExchange {
+ public:
+  RememberingKeyExchange(std::unique_ptr<crypto::KeyExchange> inner, uint64_t& computed,
+                         uint64_t& remembered)
+      : inner_(std::move(inner)), computed_(computed), remembered_(remembered) {}
+  DhGroup group() const override { return inner_->group(); }
+  const Bytes& public_value() const override { return inner_->public_value(); }
+  Result<std::unique_ptr<crypto::KeyExchange>, crypto::CryptoError> duplicate(
+      crypto::Rng& rng) const override {
+    return inner_->duplicate(rng);  // a plain copy: it remembers nothing
+  }
+  Result<Bytes, crypto::CryptoError> shared_secret(ByteView peer_public) override {
+    Bytes key(peer_public.begin(), peer_public.end());
+    if (auto it = memo_.find(key); it != memo_.end()) {
+      ++remembered_;
+      return it->second;
+    }
+    auto secret = inner_->shared_secret(peer_public);
+    if (!secret) return secret;
+    ++computed_;
+    memo_.emplace(std::move(key), *secret);
+    return secret;
+  }
+
+ private:
+  std::unique_ptr<crypto::KeyExchange> inner_;
+  std::map<Bytes, Bytes> memo_;  // server public value -> shared secret
+  uint64_t& computed_;
+  uint64_t& remembered_;
 };
 
 int bind_udp(const IpAddress& a, uint16_t port) {
@@ -87,7 +124,8 @@ void send_all(Node& n, Actions& out) {
 int usage() {
   std::fputs(
       "usage: mediator_load SERVER PORT PORT_NAT_T COUNT [--window W] [--sources S]\n"
-      "       [--prefix NAME] [--domain D] [--psk SECRET] [--ke-reuse SECONDS] [--timeout S]\n",
+      "       [--prefix NAME] [--domain D] [--psk SECRET] [--ke-reuse SECONDS] [--remember-dh]\n"
+      "       [--timeout S]\n",
       stderr);
   return 2;
 }
@@ -103,8 +141,16 @@ int main(int argc, char** argv) {
   size_t window = 256, sources = 32;
   std::string prefix = "p", domain = "load.test", psk = "load-test-pre-shared-key";
   int ke_reuse_s = 0, timeout_s = 120;
-  for (int i = 5; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
+  bool remember_dh = false;
+  for (int i = 5; i < argc; i += 2) {
+    std::string k = argv[i];
+    if (k == "--remember-dh") {
+      remember_dh = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) return usage();
+    std::string v = argv[i + 1];
     if (k == "--window")
       window = static_cast<size_t>(std::atol(v.c_str()));
     else if (k == "--sources")
@@ -125,6 +171,7 @@ int main(int argc, char** argv) {
   if (!server || !server->is_v4() || count == 0 || sources == 0 || sources > 250 || window == 0)
     return usage();
 
+  uint64_t dh_computed = 0, dh_remembered = 0;
   std::vector<Node> nodes(sources);
   auto proposal = parse_proposal("aes128-sha256-x25519", ProtocolId::IKE);
   for (size_t s = 0; s < sources; ++s) {
@@ -137,6 +184,14 @@ int main(int argc, char** argv) {
     e.retransmit.tries = 3;
     e.ke_reuse_lifetime = Duration(ke_reuse_s * 1000);
     e.ike_secrets = {SharedSecret{{}, Bytes(psk.begin(), psk.end())}};
+    if (remember_dh)
+      e.key_exchange_factory = [&](DhGroup group, crypto::Rng& rng)
+          -> Result<std::unique_ptr<crypto::KeyExchange>, crypto::CryptoError> {
+        auto ke = crypto::KeyExchange::create(group, rng);
+        if (!ke) return Unexpected{ke.error()};
+        return std::unique_ptr<crypto::KeyExchange>(std::make_unique<RememberingKeyExchange>(
+            std::move(ke.value()), dh_computed, dh_remembered));
+      };
     for (size_t i = s; i < count; i += sources) {
       char name[64];
       std::snprintf(name, sizeof name, "%s%05zu", prefix.c_str(), i);
@@ -234,6 +289,12 @@ int main(int argc, char** argv) {
                static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   std::printf("mediator_load: client CPU %.3f ms per registration (%.1f s in %.1f s)\n",
               established ? cpu * 1000 / static_cast<double>(established) : 0.0, cpu, secs);
+  if (remember_dh)
+    std::printf(
+        "mediator_load: client remembers DH shared secrets per server value: %llu X25519 shared "
+        "secrets computed, %llu remembered (the server computes one per registration)\n",
+        static_cast<unsigned long long>(dh_computed),
+        static_cast<unsigned long long>(dh_remembered));
   std::fflush(stdout);
   // The server keeps the registrations after we exit: no DELETE is sent, and it runs no
   // liveness checks, so the caller measures its memory afterwards.

@@ -4,14 +4,21 @@
 # PSK, aes128-sha256-x25519, mediation connections) from the load client tests/bench/
 # mediator_load over loopback, inside a network namespace of its own (so nothing else's ports
 # or traffic are involved). Prints registrations per second (client's view, first initiation to
-# last establishment), the server's CPU time per registration, and its resident memory per
-# registered peer (VmRSS after minus VmRSS before, the directory already loaded, over COUNT).
+# last establishment), the client's CPU per registration, the server's CPU time per registration
+# (all threads, and split into the event loop and the key-exchange workers of libuv's pool), its
+# resident memory per registered peer (VmRSS after minus VmRSS before, the directory already
+# loaded, over COUNT), and the 1-minute load average before and after (other work on the machine
+# shows there).
 #
 # usage: tests/bench/mediator_scale.sh [COUNT [IKEME_MEDIATOR [MEDIATOR_LOAD [IKEMECTL]]]]
 #   COUNT default 10000. Environment: KE_REUSE (server DH reuse lifetime in seconds, default 0 =
 #   a fresh X25519 key per SA), CLIENT_KE_REUSE (default 60: the client reuses its DH value, so
-#   that its own key generation does not slow the server's measurement), WINDOW (registrations in
-#   flight, default 256), SOURCES (client source addresses, default 32). Needs root.
+#   that its own key generation does not slow the server's measurement), CLIENT_REMEMBER_DH
+#   (default 1: the client remembers its shared secret per server DH value, so that with KE_REUSE
+#   it computes a few hundred X25519 shared secrets instead of COUNT; the server still computes
+#   one per registration), WINDOW (registrations in flight, default 256), SOURCES (client source
+#   addresses, default 32), PERF_OUT / PERF_CLIENT_OUT (perf record files of the server / the
+#   client). Needs root.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -72,19 +79,30 @@ pid=$NETNS_SPAWN_PID
 ready() { "$CTL" --socket "$dir/mediator.sock" stats >/dev/null 2>&1; }
 ikm_wait_until 30 ready || { cat "$dir/stdout" >&2; exit 1; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }  # all threads
+loop_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/task/$pid/stat"; }  # the event loop's
+load_avg() { cut -d' ' -f1 /proc/loadavg; }
 rss_before=$(rss_kb)
 cpu_before=$(cpu_ticks)
+loop_before=$(loop_ticks)
+load_before=$(load_avg)
 
 perf_pid=""
 if [[ -n "${PERF_OUT:-}" ]]; then  # profiling: perf record of the server during the load
-  perf record -F 499 -g -p "$pid" -o "$PERF_OUT" >/dev/null 2>&1 &
+  # DWARF unwinding: libmbedcrypto and libc have no frame pointers.
+  perf record -F 499 --call-graph dwarf,16384 -p "$pid" -o "$PERF_OUT" >/dev/null 2>&1 &
   perf_pid=$!
   ikm_on_cleanup "kill -INT $perf_pid 2>/dev/null || true"
   sleep 0.5
 fi
-nsx bench "$LOAD" 127.0.0.1 15500 15501 "$COUNT" --window "${WINDOW:-256}" \
-  --sources "${SOURCES:-32}" --psk "$PSK" --ke-reuse "${CLIENT_KE_REUSE:-60}" --timeout 300 |
+remember=()
+[[ "${CLIENT_REMEMBER_DH:-1}" == 1 ]] && remember=(--remember-dh)
+client_perf=()
+[[ -n "${PERF_CLIENT_OUT:-}" ]] &&
+  client_perf=(perf record -F 499 --call-graph dwarf,16384 -o "$PERF_CLIENT_OUT" --)
+nsx bench "${client_perf[@]}" "$LOAD" 127.0.0.1 15500 15501 "$COUNT" --window "${WINDOW:-256}" \
+  --sources "${SOURCES:-32}" --psk "$PSK" --ke-reuse "${CLIENT_KE_REUSE:-60}" \
+  "${remember[@]}" --timeout 300 |
   tee "$dir/load.out"
 
 sleep 0.5
@@ -94,17 +112,23 @@ if [[ -n "$perf_pid" ]]; then
 fi
 rss_after=$(rss_kb)
 cpu_after=$(cpu_ticks)
+loop_after=$(loop_ticks)
+load_after=$(load_avg)
 registered=$("$CTL" --socket "$dir/mediator.sock" --json stats |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["mediator"]["registered"])')
 hz=$(getconf CLK_TCK)
 python3 - "$COUNT" "$registered" "$rss_before" "$rss_after" "$cpu_before" "$cpu_after" "$hz" \
-  "${KE_REUSE:-0}" <<'PY'
+  "${KE_REUSE:-0}" "$loop_before" "$loop_after" "$load_before" "$load_after" <<'PY'
 import sys
-n, reg, rb, ra, cb, ca, hz, reuse = (int(x) for x in sys.argv[1:])
+n, reg, rb, ra, cb, ca, hz, reuse, lb, la = (int(x) for x in sys.argv[1:11])
+load_b, load_a = sys.argv[11:13]
+per = lambda ticks: ticks * 1000 / hz / max(reg, 1)
 print(f"mediator: {reg} of {n} pseudonyms registered; server DH reuse "
       f"{'%ds' % reuse if reuse else 'off'}")
 print(f"mediator: VmRSS {rb} KiB before, {ra} KiB after: "
       f"{(ra - rb) * 1024 / max(reg, 1):.0f} bytes per registered peer")
-print(f"mediator: {(ca - cb) * 1000 / hz / max(reg, 1):.3f} ms server CPU per registration")
+print(f"mediator: {per(ca - cb):.3f} ms server CPU per registration (event loop "
+      f"{per(la - lb):.3f} ms, key-exchange workers {per((ca - cb) - (la - lb)):.3f} ms)")
+print(f"mediator: 1-minute load average {load_b} before, {load_a} after the run")
 PY
 [[ "$registered" == "$COUNT" ]]
