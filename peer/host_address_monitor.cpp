@@ -88,14 +88,11 @@ Result<std::unique_ptr<HostAddressMonitor>, std::string> HostAddressMonitor::sta
   if (auto d = self->dump(); !d) return Unexpected(d.error());
   nl_socket_modify_cb(self->events_.get(), NL_CB_VALID, NL_CB_CUSTOM,
                       &HostAddressMonitor::on_message, self.get());
-  self->poll_ = new uv_poll_t;
-  if (int err = uv_poll_init(loop, self->poll_, nl_socket_get_fd(self->events_.get())); err < 0) {
-    delete self->poll_;
-    self->poll_ = nullptr;
-    return Unexpected(std::string("uv_poll_init on the rtnetlink socket: ") + uv_strerror(err));
-  }
-  self->poll_->data = self.get();
-  uv_poll_start(self->poll_, UV_READABLE, &HostAddressMonitor::on_readable);
+  auto poll = esp::FdPoll::start(
+      loop, nl_socket_get_fd(self->events_.get()),
+      [monitor = self.get()](int status) { monitor->on_readable(status); }, "the rtnetlink socket");
+  if (!poll) return Unexpected(poll.error());
+  self->poll_ = std::move(*poll);
   return self;
 }
 
@@ -104,13 +101,7 @@ HostAddressMonitor::~HostAddressMonitor() {
 }
 
 void HostAddressMonitor::stop() {
-  if (!poll_) return;
-  uv_poll_stop(poll_);
-  poll_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-  poll_ = nullptr;
-  // uv_poll_stop detached the fd from epoll: closing the sockets now is safe.
+  poll_.reset();  // detaches the fd from epoll: closing the sockets now is safe
   events_.reset();
   dump_.reset();
 }
@@ -141,26 +132,24 @@ void HostAddressMonitor::report(HostAddressSet::Changes changes) {
   if (!changes.empty() && on_change_) on_change_(changes);
 }
 
-void HostAddressMonitor::on_readable(uv_poll_t* handle, int status, int /*events*/) {
-  auto* self = static_cast<HostAddressMonitor*>(handle->data);
-  if (!self) return;
+void HostAddressMonitor::on_readable(int status) {
   if (status < 0) {
-    self->log_(1, std::string("rtnetlink socket: ") + uv_strerror(status));
+    log_(1, std::string("rtnetlink socket: ") + uv_strerror(status));
     return;
   }
-  int err = nl_recvmsgs_default(self->events_.get());
+  int err = nl_recvmsgs_default(events_.get());
   if (err == -NLE_NOMEM) {
     // ENOBUFS: the kernel dropped notifications. What we know may be stale: ask again.
-    self->log_(1, "address notifications were lost (receive buffer full), listing them again");
-    auto changes = self->dump();
+    log_(1, "address notifications were lost (receive buffer full), listing them again");
+    auto changes = dump();
     if (!changes)
-      self->log_(0, "cannot list host addresses again: " + changes.error());
+      log_(0, "cannot list host addresses again: " + changes.error());
     else
-      self->pending_.insert(self->pending_.end(), changes->begin(), changes->end());
+      pending_.insert(pending_.end(), changes->begin(), changes->end());
   } else if (err < 0 && err != -NLE_AGAIN) {
-    self->log_(1, "reading address notifications failed: " + nl_error(err));
+    log_(1, "reading address notifications failed: " + nl_error(err));
   }
-  self->report(std::exchange(self->pending_, {}));
+  report(std::exchange(pending_, {}));
 }
 
 int HostAddressMonitor::on_message(nl_msg* msg, void* arg) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "esp-kernel/fd_poll.hpp"
 #include "esp-kernel/xfrm/netlink.hpp"
 #include "ike/codec/result.hpp"
 #include "peer/host_address_set.hpp"
@@ -44,7 +45,7 @@ class HostAddressMonitor {
   HostAddressMonitor(esp::xfrm::NlSock events, esp::xfrm::NlSock dump, HostAddressPolicy policy,
                      OnChange on_change, Log log);
   Result<HostAddressSet::Changes, std::string> dump();
-  static void on_readable(uv_poll_t* handle, int status, int events);
+  void on_readable(int status);
   static int on_message(nl_msg* msg, void* self);
   void report(HostAddressSet::Changes changes);
 
@@ -52,8 +53,8 @@ class HostAddressMonitor {
   HostAddressSet set_;
   OnChange on_change_;
   Log log_;
-  HostAddressSet::Changes pending_;  // collected while reading one batch
-  uv_poll_t* poll_ = nullptr;        // heap-allocated: freed by its close callback
+  HostAddressSet::Changes pending_;    // collected while reading one batch
+  std::unique_ptr<esp::FdPoll> poll_;  // stopped before the sockets close
 };
 
 }  // namespace ikeme::peer

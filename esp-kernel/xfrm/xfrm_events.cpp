@@ -109,14 +109,11 @@ Result<std::unique_ptr<XfrmEventListener>, std::string> XfrmEventListener::start
       new XfrmEventListener(std::move(sock), std::move(handler), std::move(log)));
   nl_socket_modify_cb(self->sock_.get(), NL_CB_VALID, NL_CB_CUSTOM, &XfrmEventListener::on_message,
                       self.get());
-  self->poll_ = new uv_poll_t;
-  if (int err = uv_poll_init(loop, self->poll_, nl_socket_get_fd(self->sock_.get())); err < 0) {
-    delete self->poll_;
-    self->poll_ = nullptr;
-    return Unexpected(std::string("uv_poll_init on the XFRM socket: ") + uv_strerror(err));
-  }
-  self->poll_->data = self.get();
-  uv_poll_start(self->poll_, UV_READABLE, &XfrmEventListener::on_readable);
+  auto poll = FdPoll::start(
+      loop, nl_socket_get_fd(self->sock_.get()),
+      [listener = self.get()](int status) { listener->on_readable(status); }, "the XFRM socket");
+  if (!poll) return Unexpected(poll.error());
+  self->poll_ = std::move(*poll);
   return self;
 }
 
@@ -125,28 +122,19 @@ XfrmEventListener::~XfrmEventListener() {
 }
 
 void XfrmEventListener::stop() {
-  if (!poll_) return;
-  uv_poll_stop(poll_);
-  poll_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-  poll_ = nullptr;
-  // The fd must outlive the poll handle until it is closed: uv_poll_stop has detached it from
-  // epoll already, so closing the socket now is safe.
+  poll_.reset();  // detaches the fd from epoll: closing the socket now is safe
   sock_.reset();
 }
 
-void XfrmEventListener::on_readable(uv_poll_t* handle, int status, int /*events*/) {
-  auto* self = static_cast<XfrmEventListener*>(handle->data);
-  if (!self) return;
+void XfrmEventListener::on_readable(int status) {
   if (status < 0) {
-    self->log_(std::string("XFRM event socket: ") + uv_strerror(status));
+    log_(std::string("XFRM event socket: ") + uv_strerror(status));
     return;
   }
-  int err = nl_recvmsgs_default(self->sock_.get());
+  int err = nl_recvmsgs_default(sock_.get());
   if (err < 0 && err != -NLE_AGAIN) {
     // ENOBUFS: the kernel dropped notifications; say so, the socket keeps working.
-    self->log_("reading XFRM events failed: " + nl_error(err));
+    log_("reading XFRM events failed: " + nl_error(err));
   }
 }
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "esp-kernel/fd_poll.hpp"
 #include "esp-kernel/xfrm/netlink.hpp"
 #include "ike/codec/payloads.hpp"
 
@@ -50,13 +51,13 @@ class XfrmEventListener {
 
  private:
   XfrmEventListener(NlSock sock, Handler handler, ErrorLog log);
-  static void on_readable(uv_poll_t* handle, int status, int events);
+  void on_readable(int status);
   static int on_message(nl_msg* msg, void* self);
 
   NlSock sock_;
   Handler handler_;
   ErrorLog log_;
-  uv_poll_t* poll_ = nullptr;  // heap-allocated: freed by its close callback
+  std::unique_ptr<FdPoll> poll_;  // stopped before the socket closes
 };
 
 }  // namespace ikeme::esp::xfrm

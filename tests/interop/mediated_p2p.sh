@@ -208,7 +208,12 @@ elif [[ $ORDER == bob-first || $ORDER == checks-fail ]]; then
     else
       check "$TAG: the charon mediator answers INVALID_SYNTAX, alice notes it" \
         ikm_wait_until 3 grep -q 'does not relay ME_CONNECT_FAILED' "$(ikeme_log alice)"
-      check "$TAG: the charon mediator keeps alice's registration" peer_registered alice
+      # charon never refreshes the server-reflexive endpoint: after failed checks alice
+      # registers again (mediation_client_rebind.cpp), then retries over the new registration.
+      check "$TAG: alice registers again for a fresh server-reflexive endpoint" \
+        ikm_wait_until 5 grep -q 'registering at the mediation server again' "$(ikeme_log alice)"
+      check "$TAG: the charon mediator has alice's new registration" \
+        ikm_wait_until 5 peer_registered alice
     fi
     # The network heals: alice's retry (2 s after the failure) connects.
     nsx moon nft delete table ip ikm_cut
