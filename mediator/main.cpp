@@ -2,20 +2,11 @@
 // (IKE-ME mediation connections), learn their server-reflexive endpoint and exchange endpoints
 // with each other through the ME_CONNECT relay (docs/mediator.md).
 
-#include <csignal>
-#include <cstdio>
-#include <filesystem>
-#include <string>
-#include <system_error>
-
 #include "config/directory_file.hpp"
 #include "config/mediator_config.hpp"
-#include "ike/crypto/random.hpp"
 #include "mediator/daemon.hpp"
 #include "peer/config_paths.hpp"
-#include "peer/daemon_args.hpp"
-#include "peer/daemonize.hpp"
-#include "peer/log_sink.hpp"
+#include "peer/daemon_main.hpp"
 
 namespace {
 
@@ -35,58 +26,29 @@ constexpr const char* kUsage =
     "directory (which is also reloaded whenever its file changes).\n"
     "Control it with ikemectl (list-peers, stats, reload, directory; docs/ikemectl.md).\n";
 
-int fail(const std::string& message) {
-  std::fprintf(stderr, "ikeme-mediator: %s\n", message.c_str());
-  return 1;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace ikeme;
+  constexpr const char* kProgram = "ikeme-mediator";
   peer::DaemonArgs args;
-  if (auto exit_code = peer::parse_daemon_args(argc, argv, "ikeme-mediator", kUsage, args))
+  if (auto exit_code = peer::parse_daemon_args(argc, argv, kProgram, kUsage, args))
     return *exit_code;
-  const std::string& config_arg = args.config;
-  const bool foreground = args.foreground;
-
-  std::error_code ec;
-  std::filesystem::path base = std::filesystem::current_path(ec);
-  if (ec) return fail("cannot determine the working directory: " + ec.message());
-  auto loaded = config::load_mediator_config(config_arg);
-  if (!loaded) return fail(loaded.error().to_string());
+  auto base = peer::working_directory(kProgram);
+  if (!base) return 1;
+  auto loaded = config::load_mediator_config(args.config);
+  if (!loaded) return peer::fail_to_start(kProgram, loaded.error().to_string());
   config::MediatorConfig cfg = std::move(*loaded);
-  peer::absolutize_paths(cfg.base, base);
+  peer::absolutize_paths(cfg.base, *base);
   if (cfg.mediator.directory.is_relative())
-    cfg.mediator.directory = (base / cfg.mediator.directory).lexically_normal();
+    cfg.mediator.directory = (*base / cfg.mediator.directory).lexically_normal();
   auto directory = config::load_directory(cfg.mediator.directory);
-  if (!directory) return fail(directory.error().to_string());
-
-  std::signal(SIGPIPE, SIG_IGN);  // a control client that went away must not kill us
-
-  std::optional<peer::Detacher> detacher;
-  if (!foreground) {
-    auto d = peer::Detacher::detach();  // returns in the child only
-    if (!d) return fail("cannot detach: " + d.error());
-    detacher = *d;
-  }
-  peer::LogSink log;
-  if (auto s = log.configure(cfg.base.daemon.log, !foreground); !s) return fail(s.error());
-  auto rng = ike::crypto::DrbgRng::create();
-  if (!rng) return fail("cannot seed the random generator: " + rng.error().detail);
-
-  mediator::DaemonOptions options;
-  options.config_path = (base / config_arg).lexically_normal();
-  options.base_dir = base;
-  options.detached = !foreground;
-  auto daemon = std::make_unique<mediator::Daemon>(options, std::move(cfg), std::move(*directory),
-                                                   std::move(rng.value()), log);
-  if (auto s = daemon->start(); !s) {
-    if (log.target() != "stderr") log.log(ike::Subsystem::CFG, 0, "cannot start: " + s.error());
-    return fail(s.error());
-  }
-  if (detacher) detacher->ready();
-  int code = daemon->run();
-  daemon.reset();  // closes the loop before the log goes away
-  return code;
+  if (!directory) return peer::fail_to_start(kProgram, directory.error().to_string());
+  const config::LogConfig log_config = cfg.base.daemon.log;
+  return peer::run_daemon<mediator::DaemonOptions>(
+      kProgram, args, *base, log_config,
+      [&](const mediator::DaemonOptions& options, auto rng, auto& log) {
+        return std::make_unique<mediator::Daemon>(options, std::move(cfg), std::move(*directory),
+                                                  std::move(rng), log);
+      });
 }
