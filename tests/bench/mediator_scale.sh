@@ -117,8 +117,14 @@ rss_after=$(rss_kb)
 cpu_after=$(cpu_ticks)
 loop_after=$(loop_ticks)
 load_after=$(load_avg)
-registered=$("$CTL" --socket "$dir/mediator.sock" --json stats |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["mediator"]["registered"])')
+"$CTL" --socket "$dir/mediator.sock" --json stats >"$dir/stats.json"
+registered=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stats"]["mediator"]["registered"])' "$dir/stats.json")
+python3 - "$dir/stats.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["stats"]["mediator"]
+print(f"mediator: DH key pairs: {m['dh-keys-pregenerated']} pre-generated on the thread pool, "
+      f"{m['dh-keys-from-pool']} taken from the pool, {m['dh-keys-inline']} generated inline")
+PY
 hz=$(getconf CLK_TCK)
 python3 - "$COUNT" "$registered" "$rss_before" "$rss_after" "$cpu_before" "$cpu_after" "$hz" \
   "${KE_REUSE:-0}" "$loop_before" "$loop_after" "$load_before" "$load_after" <<'PY'
