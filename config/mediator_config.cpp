@@ -12,7 +12,8 @@ template <class T>
 using R = Result<T, ConfigError>;
 using Check = Status<ConfigError>;
 
-constexpr std::string_view kMediatorKeys[] = {"directory", "metrics", "ke_reuse", "limits"};
+constexpr std::string_view kMediatorKeys[] = {"directory", "metrics", "ke_reuse", "ke_pregenerate",
+                                              "limits"};
 constexpr std::string_view kLimitKeys[] = {
     "max_endpoints",    "max_pending_per_peer", "connects_per_second", "connects_burst",
     "inits_per_second", "inits_burst",          "max_tracked_sources", "max_registrations",
@@ -168,6 +169,9 @@ R<MediatorConfig> load_document(const YamlDocument& doc) {
   auto reuse = optional_duration_ms(*med, "ke_reuse");
   if (!reuse) return Unexpected{reuse.error()};
   if (*reuse) out.base.engine.ke_reuse_lifetime = **reuse;
+  auto pregenerate = optional_integer(*med, "ke_pregenerate", 0, 4096);
+  if (!pregenerate) return Unexpected{pregenerate.error()};
+  if (*pregenerate) out.mediator.ke_pregenerate = static_cast<unsigned>(**pregenerate);
   auto limits = optional_value(*med, "limits");
   if (!limits) return Unexpected{limits.error()};
   if (*limits) {

@@ -7,6 +7,7 @@
 //     directory: directory.yaml   # the pseudonym directory (directory_file.hpp), required
 //     metrics: 127.0.0.1:9477     # Prometheus text over HTTP; absent = off
 //     ke_reuse: 10s               # DH private value reuse (RFC 7296 §2.12); 0 = off (default)
+//     ke_pregenerate: 256         # single-use key pairs made ahead per DH group; 0 = off
 //     limits: { max_endpoints: 16, connects_per_second: 5, ... }   (mediator_limits.hpp)
 //
 // Every error names file:line:column and the key.
@@ -29,6 +30,10 @@ inline constexpr const char* kDefaultMediatorControlSocket = "/run/ikeme/mediato
 struct MediatorSettings {
   std::filesystem::path directory;       // absolute, or relative to the config file's folder
   std::optional<ike::Endpoint> metrics;  // where the Prometheus endpoint listens; none = off
+  // Fresh single-use DH key pairs kept ready per proposed group, generated on libuv's thread
+  // pool (mediator/key_pair_refiller.hpp); 0 = generate each in the engine call. Only without
+  // ke_reuse.
+  unsigned ke_pregenerate = 256;
   Limits limits;
 };
 

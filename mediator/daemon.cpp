@@ -69,6 +69,13 @@ Status<std::string> Daemon::start() {
       [this](const ike::KeyExchangeJob& job, Result<Bytes, ike::crypto::CryptoError> shared) {
         on_key_exchange(job, std::move(shared));
       });
+  if (config_.mediator.ke_pregenerate > 0 && base.engine.ke_reuse_lifetime.count() == 0) {
+    // Groups fixed at start; a reload that proposes another group generates it inline.
+    key_pairs_ =
+        std::make_unique<KeyPairRefiller>(loop_.get(), proposed_dh_groups(base.engine.connections),
+                                          key_pair_pool_limits(config_.mediator.ke_pregenerate));
+    key_pairs_->top_up();
+  }
   server_ = std::make_unique<MediationServer>(engine_config(), directory_, config_.mediator.limits,
                                               *rng_);
   pump_ = std::make_unique<peer::DatagramPump>(
@@ -129,6 +136,8 @@ Status<std::string> Daemon::watch_directory() {
 ike::EngineConfig Daemon::engine_config() const {
   ike::EngineConfig e = config_.base.engine;
   e.defer_key_exchange = true;  // computed on libuv's thread pool (key_exchange_worker.hpp)
+  if (key_pairs_ && e.ke_reuse_lifetime.count() == 0)
+    e.key_exchange_factory = key_pairs_->factory();
   return e;
 }
 
@@ -144,6 +153,7 @@ void Daemon::stop() {
   if (metrics_) metrics_->close();
   if (pump_) pump_->stop();
   if (worker_) worker_->cancel_all();
+  if (key_pairs_) key_pairs_->cancel_all();
   if (watching_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&directory_watch_)))
     uv_close(reinterpret_cast<uv_handle_t*>(&directory_watch_), nullptr);
   if (directory_timer_started_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&directory_timer_)))

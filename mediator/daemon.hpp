@@ -16,6 +16,7 @@
 #include "ike/crypto/random.hpp"
 #include "mediator/core/mediation_server.hpp"
 #include "mediator/key_exchange_worker.hpp"
+#include "mediator/key_pair_refiller.hpp"
 #include "mediator/metrics_server.hpp"
 #include "peer/control_protocol.hpp"
 #include "peer/control_server.hpp"
@@ -55,7 +56,8 @@ class Daemon {
   void on_timer();
   void on_key_exchange(const ike::KeyExchangeJob& job,
                        Result<Bytes, ike::crypto::CryptoError> shared);
-  // The engine settings from the configuration, with the key exchanges deferred to worker_.
+  // The engine settings from the configuration, with the key exchanges deferred to worker_ and
+  // fresh key pairs taken from key_pairs_ (when pre-generating).
   ike::EngineConfig engine_config() const;
   void on_signal(int signum);
   void begin_shutdown(const std::string& why);
@@ -84,6 +86,8 @@ class Daemon {
   peer::LogSink& log_;
 
   peer::EventLoop loop_;
+  // Before server_: the engine's key_exchange_factory points into it.
+  std::unique_ptr<KeyPairRefiller> key_pairs_;
   std::unique_ptr<MediationServer> server_;
   std::unique_ptr<peer::DatagramPump> pump_;
   std::unique_ptr<peer::ControlServer> control_;

@@ -131,6 +131,9 @@ Json Daemon::stats_json() {
       {"directory-reloads", reloads_},
       {"directory-reload-failures", reload_failures_},
       {"dh-keys-generated", engine.key_exchanges_generated()},
+      {"dh-keys-pregenerated", key_pairs_ ? key_pairs_->pool().stats().added : 0},
+      {"dh-keys-from-pool", key_pairs_ ? key_pairs_->pool().stats().taken : 0},
+      {"dh-keys-inline", key_pairs_ ? key_pairs_->pool().stats().missed : 0},
   };
   Json refusals = Json::object();
   for (size_t i = 0; i < kRefusalCount; ++i)

@@ -135,7 +135,8 @@ struct EngineConfig {
   unsigned ke_reuse_max_uses = 1000;
   // Where fresh DH private values come from; empty = crypto::KeyExchange::create. A seam for
   // tests and load generators (tests/bench/mediator_load wraps the client's values to remember
-  // its own shared secrets); the daemons leave it empty.
+  // its own shared secrets) and for the mediator, which hands out pre-generated single-use key
+  // pairs (mediator/key_pair_refiller.hpp); ikeme-peer leaves it empty.
   KeyExchangeFactory key_exchange_factory;
   // Responder SAs hand their DH shared secret to the caller as a KeyExchangeJob (actions.hpp)
   // instead of computing it in the engine call; messages for the SA that arrive before

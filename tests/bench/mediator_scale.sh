@@ -12,8 +12,10 @@
 #
 # usage: tests/bench/mediator_scale.sh [COUNT [IKEME_MEDIATOR [MEDIATOR_LOAD [IKEMECTL]]]]
 #   COUNT default 10000. Environment: KE_REUSE (server DH reuse lifetime in seconds, default 0 =
-#   a fresh X25519 key per SA), CLIENT_KE_REUSE (default 60: the client reuses its DH value, so
-#   that its own key generation does not slow the server's measurement), CLIENT_REMEMBER_DH
+#   a fresh X25519 key per SA), KE_PREGENERATE (key pairs the server makes ahead per group on its
+#   thread pool, default 256; 0 = each generated on the event loop), CLIENT_KE_REUSE (default
+#   60: the client reuses its DH value, so that its own key generation does not slow the
+#   server's measurement), CLIENT_REMEMBER_DH
 #   (default 1: the client remembers its shared secret per server DH value, so that with KE_REUSE
 #   it computes a few hundred X25519 shared secrets instead of COUNT; the server still computes
 #   one per registration), WINDOW (registrations in flight, default 256), SOURCES (client source
@@ -68,6 +70,7 @@ connections:
 mediator:
   directory: directory.yaml
   ke_reuse: ${KE_REUSE:-0}s
+  ke_pregenerate: ${KE_PREGENERATE:-256}
   limits:
     inits_per_second: 1000000
     inits_burst: 1000000
@@ -114,8 +117,14 @@ rss_after=$(rss_kb)
 cpu_after=$(cpu_ticks)
 loop_after=$(loop_ticks)
 load_after=$(load_avg)
-registered=$("$CTL" --socket "$dir/mediator.sock" --json stats |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["mediator"]["registered"])')
+"$CTL" --socket "$dir/mediator.sock" --json stats >"$dir/stats.json"
+registered=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stats"]["mediator"]["registered"])' "$dir/stats.json")
+python3 - "$dir/stats.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["stats"]["mediator"]
+print(f"mediator: DH key pairs: {m['dh-keys-pregenerated']} pre-generated on the thread pool, "
+      f"{m['dh-keys-from-pool']} taken from the pool, {m['dh-keys-inline']} generated inline")
+PY
 hz=$(getconf CLK_TCK)
 python3 - "$COUNT" "$registered" "$rss_before" "$rss_after" "$cpu_before" "$cpu_after" "$hz" \
   "${KE_REUSE:-0}" "$loop_before" "$loop_after" "$load_before" "$load_after" <<'PY'

@@ -27,6 +27,7 @@ TEST_CASE("mediator config: defaults and the mediator section", "[config][mediat
   directory: dir/directory.yaml
   metrics: "[::1]:9477"
   ke_reuse: 30s
+  ke_pregenerate: 64
   limits:
     max_endpoints: 4
     connects_per_second: 0.5
@@ -39,6 +40,7 @@ TEST_CASE("mediator config: defaults and the mediator section", "[config][mediat
   REQUIRE(c->mediator.metrics);
   CHECK(c->mediator.metrics->to_string() == "::1[9477]");
   CHECK(c->base.engine.ke_reuse_lifetime == std::chrono::seconds(30));
+  CHECK(c->mediator.ke_pregenerate == 64);
   CHECK(c->mediator.limits.max_endpoints == 4);
   CHECK(c->mediator.limits.connects_per_second == 0.5);
   CHECK(c->mediator.limits.relay_timeout == std::chrono::milliseconds(1500));
@@ -63,6 +65,13 @@ TEST_CASE("mediator config: errors", "[config][mediator]") {
             "mediator:\n  directory: d.yaml\n  limits:\n    inits_per_second: -1\n")
             .starts_with("m.yaml:12:23: mediator.limits.inits_per_second: expected a positive "
                          "number"));
+  CHECK(err(std::string(kBase) + "mediator:\n  directory: d.yaml\n  ke_pregenerate: 5000\n") ==
+        "m.yaml:11:19: mediator.ke_pregenerate: value 5000 is out of range 0..4096");
+  auto defaults =
+      load_mediator_config_string(std::string(kBase) + "mediator:\n  directory: d\n", "m.yaml");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->mediator.ke_pregenerate == 256);
+  CHECK(defaults->base.engine.ke_reuse_lifetime.count() == 0);
   std::string plain = kBase;
   plain.replace(plain.find("mediation: yes"), 14, "mediation: no");
   CHECK(err(plain + "mediator:\n  directory: d.yaml\n")
