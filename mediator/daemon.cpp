@@ -4,6 +4,7 @@
 
 #include "ike/codec/framing.hpp"
 #include "ikeme_version.hpp"
+#include "peer/graceful_shutdown.hpp"
 
 namespace ikeme::mediator {
 
@@ -228,30 +229,18 @@ void Daemon::on_signal(int signum) {
 }
 
 void Daemon::begin_shutdown(const std::string& why) {
-  if (shutting_down_) {
-    log(Subsystem::CFG, 0, why + " received again, exiting without waiting");
-    stop();
-    return;
-  }
-  shutting_down_ = true;
-  control_->close();
-  log(Subsystem::CFG, 0,
-      why + " received, shutting down: deleting " + std::to_string(server_->engine().sa_count()) +
-          " IKE SA(s)");
-  ike::Actions a;
-  server_->terminate_all(now(), a);
-  apply(a);
-  if (server_->engine().sa_count() == 0) {
-    stop();
-    return;
-  }
-  loop_.grace(kShutdownGraceMs, [this] {
-    log(Subsystem::CFG, 1,
-        std::to_string(server_->engine().sa_count()) + " IKE SA(s) still deleting after " +
-            std::to_string(kShutdownGraceMs) + " ms, exiting anyway");
-    stop();
-  });
-  after_server();
+  peer::ShutdownHooks hooks{
+      [this](int level, const std::string& text) { log(Subsystem::CFG, level, text); },
+      [this] { return server_->engine().sa_count(); },
+      [this] {
+        control_->close();
+        ike::Actions a;
+        server_->terminate_all(now(), a);
+        apply(a);
+      },
+      [this] { stop(); }};
+  if (peer::begin_graceful_shutdown(shutting_down_, why, loop_, kShutdownGraceMs, hooks))
+    after_server();
 }
 
 }  // namespace ikeme::mediator

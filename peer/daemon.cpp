@@ -5,6 +5,7 @@
 
 #include "ike/codec/framing.hpp"
 #include "ikeme_version.hpp"
+#include "peer/graceful_shutdown.hpp"
 
 namespace ikeme::peer {
 
@@ -184,31 +185,18 @@ void Daemon::on_signal(int signum) {
 }
 
 void Daemon::begin_shutdown(const std::string& why) {
-  if (shutting_down_) {
-    log(Subsystem::CFG, 0, why + " received again, exiting without waiting");
-    stop();
-    return;
-  }
-  shutting_down_ = true;
-  control_->close();
-  log(Subsystem::CFG, 0,
-      why + " received, shutting down: deleting " + std::to_string(engine_->sa_count()) +
-          " IKE SA(s)");
-  ike::Actions a;
-  mediation_->forget_all();  // no re-registration or retry while the SAs are deleted
-  engine_->terminate_all(now(), a);
-  apply(a);
-  if (engine_->sa_count() == 0) {
-    stop();
-    return;
-  }
-  loop_.grace(kShutdownGraceMs, [this] {
-    log(Subsystem::CFG, 1,
-        std::to_string(engine_->sa_count()) + " IKE SA(s) still deleting after " +
-            std::to_string(kShutdownGraceMs) + " ms, exiting anyway");
-    stop();
-  });
-  after_engine();
+  ShutdownHooks hooks{
+      [this](int level, const std::string& text) { log(Subsystem::CFG, level, text); },
+      [this] { return engine_->sa_count(); },
+      [this] {
+        control_->close();
+        ike::Actions a;
+        mediation_->forget_all();  // no re-registration or retry while the SAs are deleted
+        engine_->terminate_all(now(), a);
+        apply(a);
+      },
+      [this] { stop(); }};
+  if (begin_graceful_shutdown(shutting_down_, why, loop_, kShutdownGraceMs, hooks)) after_engine();
 }
 
 }  // namespace ikeme::peer
