@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, unit tests (ctest), the same tests under ASan+UBSan, and every
-# fuzz target for FUZZ_SECONDS (default 45) seeded from the capture vectors.
+# fuzz target for FUZZ_SECONDS (default 30) seeded from the capture vectors.
 # Exits non-zero if any stage fails; prints a closing "N passed, N failed" line over the stages.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-FUZZ_SECONDS=${FUZZ_SECONDS:-45}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 jobs=$(nproc)
 passed=0
 failed=0
