@@ -1,8 +1,6 @@
 #include "esp-kernel/userspace/esp_sa.hpp"
 
 #include <mbedtls/aes.h>
-#include <mbedtls/chachapoly.h>
-#include <mbedtls/gcm.h>
 #include <mbedtls/md.h>
 #include <mbedtls/platform_util.h>
 // mbedTLS 2.28 ships constant_time.h without a C++ linkage guard.
@@ -13,6 +11,7 @@ extern "C" {
 #include <cstring>
 
 #include "esp-kernel/esp_packet.hpp"
+#include "ike/crypto/aead_key.hpp"
 #include "ike/crypto/sk_cipher.hpp"
 
 namespace ikeme::esp {
@@ -61,27 +60,7 @@ namespace {
 // AES-GCM-16 and ChaCha20-Poly1305: 8-byte IV (the sequence number), 4-byte salt, 16-byte ICV.
 class AeadCipher final : public EspCipher {
  public:
-  AeadCipher(bool chacha, ByteView key) : chacha_(chacha) {
-    const size_t key_size = key.size() - 4;
-    std::memcpy(salt_, key.data() + key_size, 4);
-    if (chacha_) {
-      mbedtls_chachapoly_init(&chacha_ctx_);
-      mbedtls_chachapoly_setkey(&chacha_ctx_, key.data());
-    } else {
-      mbedtls_gcm_init(&gcm_);
-      mbedtls_gcm_setkey(&gcm_, MBEDTLS_CIPHER_ID_AES, key.data(),
-                         static_cast<unsigned>(key_size * 8));
-    }
-  }
-  ~AeadCipher() override {
-    if (chacha_)
-      mbedtls_chachapoly_free(&chacha_ctx_);
-    else
-      mbedtls_gcm_free(&gcm_);
-    mbedtls_platform_zeroize(salt_, sizeof salt_);
-  }
-  AeadCipher(const AeadCipher&) = delete;
-  AeadCipher& operator=(const AeadCipher&) = delete;
+  AeadCipher(bool chacha, ByteView key) : key_(chacha, key) {}
 
   size_t iv_size() const override { return 8; }
   size_t icv_size() const override { return 16; }
@@ -91,39 +70,22 @@ class AeadCipher final : public EspCipher {
     uint8_t* iv = packet + kEspHeaderSize;
     put32(iv, static_cast<uint32_t>(seq >> 32));
     put32(iv + 4, static_cast<uint32_t>(seq));
-    uint8_t nonce[12], aad[12];
-    std::memcpy(nonce, salt_, 4);
-    std::memcpy(nonce + 4, iv, 8);
+    uint8_t aad[12];
     size_t aad_len = make_aad(aad, packet, seq, esn);
     uint8_t* data = iv + 8;
-    uint8_t* tag = data + ct;
-    int rc = chacha_ ? mbedtls_chachapoly_encrypt_and_tag(&chacha_ctx_, ct, nonce, aad, aad_len,
-                                                          data, data, tag)
-                     : mbedtls_gcm_crypt_and_tag(&gcm_, MBEDTLS_GCM_ENCRYPT, ct, nonce, 12, aad,
-                                                 aad_len, data, data, 16, tag);
-    return rc == 0;
+    return key_.seal(iv, aad, aad_len, data, data, ct, data + ct);
   }
 
   bool open(uint8_t* packet, size_t ct, uint64_t seq, bool esn) override {
     const uint8_t* iv = packet + kEspHeaderSize;
-    uint8_t nonce[12], aad[12];
-    std::memcpy(nonce, salt_, 4);
-    std::memcpy(nonce + 4, iv, 8);
+    uint8_t aad[12];
     size_t aad_len = make_aad(aad, packet, seq, esn);
     uint8_t* data = packet + kEspHeaderSize + 8;
-    const uint8_t* tag = data + ct;
-    int rc =
-        chacha_ ? mbedtls_chachapoly_auth_decrypt(&chacha_ctx_, ct, nonce, aad, aad_len, tag, data,
-                                                  data)
-                : mbedtls_gcm_auth_decrypt(&gcm_, ct, nonce, 12, aad, aad_len, tag, 16, data, data);
-    return rc == 0;
+    return key_.open(iv, aad, aad_len, data + ct, data, data, ct);
   }
 
  private:
-  bool chacha_;
-  uint8_t salt_[4];
-  mbedtls_gcm_context gcm_;
-  mbedtls_chachapoly_context chacha_ctx_;
+  ike::crypto::AeadKey key_;
 };
 
 struct HmacSpec {

@@ -1,8 +1,6 @@
 #include "ike/crypto/sk_cipher.hpp"
 
 #include <mbedtls/aes.h>
-#include <mbedtls/chachapoly.h>
-#include <mbedtls/gcm.h>
 #include <mbedtls/md.h>
 #include <mbedtls/platform_util.h>
 // mbedTLS 2.28 ships constant_time.h without a C++ linkage guard.
@@ -11,6 +9,8 @@ extern "C" {
 }
 
 #include <algorithm>
+
+#include "ike/crypto/aead_key.hpp"
 
 namespace ikeme::ike::crypto {
 namespace {
@@ -133,27 +133,7 @@ class CbcHmacCipher final : public SkCipher {
 // the key material, 16-byte tag; the associated data is everything before the IV.
 class AeadCipher final : public SkCipher {
  public:
-  AeadCipher(bool chacha, ByteView key_and_salt) : chacha_(chacha) {
-    size_t key_size = key_and_salt.size() - 4;
-    std::copy_n(key_and_salt.data() + key_size, 4, salt_);
-    if (chacha_) {
-      mbedtls_chachapoly_init(&chacha_ctx_);
-      mbedtls_chachapoly_setkey(&chacha_ctx_, key_and_salt.data());
-    } else {
-      mbedtls_gcm_init(&gcm_);
-      mbedtls_gcm_setkey(&gcm_, MBEDTLS_CIPHER_ID_AES, key_and_salt.data(),
-                         static_cast<unsigned>(key_size * 8));
-    }
-  }
-  ~AeadCipher() override {
-    if (chacha_)
-      mbedtls_chachapoly_free(&chacha_ctx_);
-    else
-      mbedtls_gcm_free(&gcm_);
-    mbedtls_platform_zeroize(salt_, sizeof salt_);
-  }
-  AeadCipher(const AeadCipher&) = delete;
-  AeadCipher& operator=(const AeadCipher&) = delete;
+  AeadCipher(bool chacha, ByteView key_and_salt) : key_(chacha, key_and_salt) {}
 
   size_t iv_size() const override { return 8; }
   size_t icv_size() const override { return 16; }
@@ -162,22 +142,14 @@ class AeadCipher final : public SkCipher {
   Result<Bytes, CryptoError> open(ByteView message, size_t body_offset) const override {
     if (body_offset > message.size() || message.size() - body_offset < 8 + 1 + 16)
       return fail("SK body too short for an AEAD");
-    unsigned char nonce[12];
-    make_nonce(message.data() + body_offset, nonce);
     ByteView aad = message.first(body_offset);
-    const uint8_t* ct = message.data() + body_offset + 8;
+    const uint8_t* iv = message.data() + body_offset;
+    const uint8_t* ct = iv + 8;
     size_t ct_size = message.size() - body_offset - 8 - 16;
     const uint8_t* tag = message.data() + message.size() - 16;
     Bytes plain(ct_size);
-    int rc = 0;
-    if (chacha_) {
-      rc = mbedtls_chachapoly_auth_decrypt(&chacha_ctx_, ct_size, nonce, aad.data(), aad.size(),
-                                           tag, ct, plain.data());
-    } else {
-      rc = mbedtls_gcm_auth_decrypt(&gcm_, ct_size, nonce, 12, aad.data(), aad.size(), tag, 16, ct,
-                                    plain.data());
-    }
-    if (rc != 0) return fail("AEAD authentication failed (wrong SK_e key or tampered message)");
+    if (!key_.open(iv, aad.data(), aad.size(), tag, ct, plain.data(), ct_size))
+      return fail("AEAD authentication failed (wrong SK_e key or tampered message)");
     return strip_padding(std::move(plain));
   }
 
@@ -185,35 +157,17 @@ class AeadCipher final : public SkCipher {
     if (iv.size() != 8) return fail("AEAD needs an 8-byte IV");
     Bytes plain(plaintext.begin(), plaintext.end());
     plain.push_back(0);  // Pad Length 0: AEADs need no block alignment
-    unsigned char nonce[12];
-    make_nonce(iv.data(), nonce);
     Bytes out(iv.begin(), iv.end());
     out.resize(8 + plain.size() + 16);
     unsigned char* ct = out.data() + 8;
-    unsigned char* tag = ct + plain.size();
-    int rc = 0;
-    if (chacha_) {
-      rc = mbedtls_chachapoly_encrypt_and_tag(&chacha_ctx_, plain.size(), nonce, prefix.data(),
-                                              prefix.size(), plain.data(), ct, tag);
-    } else {
-      rc = mbedtls_gcm_crypt_and_tag(&gcm_, MBEDTLS_GCM_ENCRYPT, plain.size(), nonce, 12,
-                                     prefix.data(), prefix.size(), plain.data(), ct, 16, tag);
-    }
-    if (rc != 0) return fail("AEAD encryption failed");
+    if (!key_.seal(iv.data(), prefix.data(), prefix.size(), plain.data(), ct, plain.size(),
+                   ct + plain.size()))
+      return fail("AEAD encryption failed");
     return out;
   }
 
  private:
-  void make_nonce(const uint8_t* iv, unsigned char nonce[12]) const {
-    std::copy_n(salt_, 4, nonce);
-    std::copy_n(iv, 8, nonce + 4);
-  }
-
-  bool chacha_;
-  unsigned char salt_[4];
-  // Each call restarts the AEAD with its own nonce, so the contexts carry no state between calls.
-  mutable mbedtls_gcm_context gcm_;
-  mutable mbedtls_chachapoly_context chacha_ctx_;
+  AeadKey key_;
 };
 
 }  // namespace
