@@ -23,8 +23,9 @@
 #   full-cone=R     router R (moon or sun) forwards every inbound UDP datagram to its single host
 #                   (masquerade without port range + DNAT): endpoint-independent filtering
 #   symmetric=R     router R maps each new flow to a random port (fully-random): a symmetric NAT
-# nat_rebind R      at any time: flushes R's conntrack state and moves its port range, so the
-#                   next outbound datagram gets another public port (a NAT rebinding)
+# nat_rebind R      at any time: flushes R's conntrack state and switches to its other port range
+#                   (moon 1400-1450, sun 1500-1550; disjoint from the first, so the next outbound
+#                   datagram surely gets another public port: a NAT rebinding)
 #
 # Counting the public segment: nat_public_udp_count (nftables counter in the inet bridge's
 # forward hook: every datagram once); nat_sniff_start FILE records each public UDP datagram with
@@ -158,7 +159,7 @@ table bridge ikm_pub {
 NFT
   nat__create carol
   nat__port carol inet br0 "$NAT_CAROL_ADDR/24"
-  nat__router moon 10.1.0 "$NAT_MOON_PUBLIC" 1100-1200 1150-1200 "$mode_moon" "$NAT_ALICE_ADDR"
+  nat__router moon 10.1.0 "$NAT_MOON_PUBLIC" 1100-1200 1400-1450 "$mode_moon" "$NAT_ALICE_ADDR"
   nat__host alice moon "$NAT_ALICE_ADDR" 10.1.0
   if ((same_nat)); then
     [[ "$mode_sun" == port-restricted ]] || ikm_die "nat_topo: same-nat has no sun"
@@ -178,14 +179,16 @@ NFT
     NAT_BOB_ROUTER=sun
     NAT_ALICE_INNER=$NAT_ALICE_ADDR
     NAT_BOB_INNER=$NAT_BOB_ADDR
-    nat__router sun 10.2.0 "$NAT_SUN_PUBLIC" 1200-1300 1250-1300 "$mode_sun" "$NAT_BOB_ADDR"
+    nat__router sun 10.2.0 "$NAT_SUN_PUBLIC" 1200-1300 1500-1550 "$mode_sun" "$NAT_BOB_ADDR"
     nat__host bob sun "$NAT_BOB_ADDR" 10.2.0
     nat__rules sun
   fi
   nat__rules moon
 }
 
-# nat_rebind ROUTER: forgets every mapping and switches to the other port range.
+# nat_rebind ROUTER: forgets every mapping and switches to the other port range. The two ranges
+# must not overlap: Linux may otherwise pick the very port it had (seen: sun 1262 -> 1262 with
+# ranges 1200-1300 / 1250-1300), and the "rebinding" changes nothing.
 nat_rebind() {
   local r=$1 tmp
   [[ -n "${NAT__RANGE[$r]:-}" ]] || ikm_die "nat_rebind: unknown router '$r'"
