@@ -13,9 +13,9 @@
 #                   which keeps forwarding; SIGKILL of right (its TUN device disappears) and a
 #                   restart over a persistent leftover device of the same name with a stale
 #                   address and route (taken over and cleaned), and a new SA carries traffic; a 3 s life_time on left
-#                   expires (the 2 s rekey_time is only logged: no CREATE_CHILD_SA): left
-#                   deletes the IKE SA and reauthenticates, pings pass over the
-#                   new CHILD_SA; SIGTERM removes the device
+#                   with rekeying off (rekey_time 0) expires: left deletes the IKE SA and
+#                   reauthenticates, pings pass over the new CHILD_SA (rekeying itself:
+#                   child_rekey.sh); SIGTERM removes the device
 #   ikeme-charon    ikeme (left, initiator) and charon 5.9.8 with kernel-libipsec (right): ping
 #                   and iperf3 both ways, counters rise on both sides, hostile ESP from right's
 #                   namespace dropped and counted by ikeme
@@ -185,17 +185,19 @@ if want ikeme-ikeme; then
     else
       check_fail "$tag: SA re-established after right's restart"
     fi
-    # life_time reached: the data plane's HardExpire makes left delete the IKE SA and
-    # initiate again (no CREATE_CHILD_SA yet); traffic flows over the new CHILD_SA.
+    # life_time reached with rekeying off (rekey_time 0: no CREATE_CHILD_SA at a soft expiry):
+    # the data plane's HardExpire makes left delete the IKE SA and initiate again; traffic
+    # flows over the new CHILD_SA. (Rekeying before the life_time is child_rekey.sh's job.)
     spi_before=$(child_counter left spi-in)
-    sed -i 's/^        dpd_action: clear$/        dpd_action: clear\n        rekey_time: 2s\n        life_time: 3s/' "$(ikeme_dir left)/peer.yaml"
-    check "$tag: left reloads a 2 s rekey_time and 3 s life_time" ikeme_ctl left reload
+    sed -i 's/^        dpd_action: clear$/        dpd_action: clear\n        rekey_time: 0\n        life_time: 3s/' "$(ikeme_dir left)/peer.yaml"
+    check "$tag: left reloads rekey_time 0 (no rekeying) and a 3 s life_time" ikeme_ctl left reload
     ikeme_ctl left terminate --ike peer --timeout 5 >/dev/null 2>&1 || true
     ikeme_ctl left initiate --ike peer --timeout 10 >/dev/null 2>&1 || true
     ikeme_wait_sa left peer peer 10 || true
     spi_short=$(child_counter left spi-in)
     if ikm_wait_until 12 bash -c "grep -q 'expired (life time or sequence numbers used up): deleting IKE SA #[0-9]* and reauthenticating' '$(ikeme_log left)'"; then
       check_pass "$tag: life_time expiry deletes the IKE SA and reauthenticates"
+      check "$tag: no rekeying with rekey_time 0" bash -c "! grep -q 'rekeying CHILD_SA' '$(ikeme_log left)'"
       ikeme_wait_sa left peer peer 10 || true
       spi_after=$(child_counter left spi-in)
       check "$tag: a new CHILD_SA after the expiry ($spi_short -> $spi_after)" test -n "$spi_after" -a "$spi_after" != "$spi_short" -a "$spi_after" != "$spi_before"
