@@ -204,6 +204,7 @@ class IkeSa {
   // One CREATE_CHILD_SA request of ours (queued or outstanding), in sending order.
   struct RekeyRequest {
     uint32_t old_id = 0;  // unique id of the CHILD_SA being rekeyed
+    std::string child;    // and its name
     uint32_t spi_in = 0;  // our SPI of the new one
     Bytes ni;
     std::shared_ptr<crypto::KeyExchange> ke;  // PFS, else null

@@ -129,6 +129,7 @@ Status<std::string> IkeSa::rekey_child(uint32_t unique_id, Timestamp now, Action
     return Unexpected{what + " is not rekeyed: its configuration is gone (reloaded without it)"};
   RekeyRequest r;
   r.old_id = unique_id;
+  r.child = child->params.child;
   r.tsi = child->params.local_ts;
   r.tsr = child->params.remote_ts;
   // PFS: the first DH group of the configured ESP proposals (strongSwan's choice too).
@@ -325,9 +326,14 @@ void IkeSa::handle_create_child_response(const std::vector<Payload>& inner, Time
   rekeys_.pop_front();
   ChildSa* old = find_child(r.old_id);
   if (old) old->rekeying = false;
-  const std::string what =
-      "CHILD_SA " + (old ? child_label(old->params) : std::to_string(r.old_id));
+  const std::string what = "CHILD_SA " + r.child + "{" + std::to_string(r.old_id) + "}";
   const CreateChildPayloads resp = collect(inner);
+  if (resp.error && !old) {
+    log(out, 1,
+        "rekeying " + what + ": it was deleted meanwhile; the peer answered " + name(*resp.error),
+        Subsystem::CHD);
+    return;
+  }
   if (resp.error) {
     const NotifyType e = *resp.error;
     if (e == NotifyType::INVALID_KE_PAYLOAD && old && resp.error_notify->data.size() == 2 &&
