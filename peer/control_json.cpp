@@ -47,7 +47,7 @@ Json child_sa_json(const ike::ChildSaInfo& c, const ChildSaTable* table, ike::Ti
   Json j = {
       {"name", c.name},
       {"uniqueid", c.unique_id},
-      {"state", "INSTALLED"},
+      {"state", c.state},
       {"mode", mode_name(c.mode)},
       {"protocol", "ESP"},
       {"encap", c.udp_encapsulation},

@@ -18,6 +18,8 @@ const char* command_name(Command c) {
       return "initiate";
     case Command::Terminate:
       return "terminate";
+    case Command::Rekey:
+      return "rekey";
     case Command::Stats:
       return "stats";
     case Command::Explain:
@@ -42,6 +44,7 @@ const Spec kSpecs[] = {
     {Command::ListAddresses, {}},
     {Command::Initiate, {"ike", "child"}},
     {Command::Terminate, {"ike", "id"}},
+    {Command::Rekey, {"child-id"}},
     {Command::Stats, {}},
     {Command::Reload, {}},
     {Command::Explain, {"ike"}},
@@ -60,11 +63,13 @@ Status<std::string> read_name(const Json& request, const char* field, std::strin
   return {};
 }
 
-Status<std::string> read_id(const Json& request, uint32_t& out) {
-  auto it = request.find("id");
+Status<std::string> read_id(const Json& request, uint32_t& out, const char* field = "id",
+                            const char* what = "an IKE SA id") {
+  auto it = request.find(field);
   if (it == request.end()) return {};
   if (!it->is_number_unsigned() || it->get<uint64_t>() == 0 || it->get<uint64_t>() > UINT32_MAX)
-    return Unexpected{std::string("'id' must be an IKE SA id (an integer from 1 to 4294967295)")};
+    return Unexpected{std::string("'") + field + "' must be " + what +
+                      " (an integer from 1 to 4294967295)"};
   out = static_cast<uint32_t>(it->get<uint64_t>());
   return {};
 }
@@ -96,7 +101,7 @@ Result<ControlRequest, std::string> parse_request(std::string_view line) {
     std::string shown = name.size() > 40 ? name.substr(0, 40) + "..." : name;
     return Unexpected{"unknown command '" + shown +
                       "' (known: list-conns, list-sas, list-pools, list-addresses, initiate, "
-                      "terminate, stats, reload, explain)"};
+                      "terminate, rekey, stats, reload, explain)"};
   }
   for (const auto& [key, value] : request.items()) {
     if (key == "command") continue;
@@ -112,6 +117,10 @@ Result<ControlRequest, std::string> parse_request(std::string_view line) {
   if (auto s = read_name(request, "ike", r.ike); !s) return Unexpected{s.error()};
   if (auto s = read_name(request, "child", r.child); !s) return Unexpected{s.error()};
   if (auto s = read_id(request, r.id); !s) return Unexpected{s.error()};
+  if (auto s = read_id(request, r.child_id, "child-id", "a CHILD_SA id"); !s)
+    return Unexpected{s.error()};
+  if (r.command == Command::Rekey && r.child_id == 0)
+    return Unexpected{std::string("rekey needs 'child-id' (a CHILD_SA's unique id)")};
   if (r.command == Command::Explain && r.ike.empty())
     return Unexpected{std::string("explain needs 'ike' (a connection name)")};
   if (r.command == Command::Initiate && r.ike.empty())

@@ -7,6 +7,7 @@
 //   {"command":"initiate","ike":"home","child":"net"}
 //                                                -> {"ok":true,"ike-sa-id":3}
 //   {"command":"terminate","id":3}               -> {"ok":true,"ike-sa-ids":[3]}
+//   {"command":"rekey","child-id":7}             -> {"ok":true,"child-sa-id":7}
 //   {"command":"explain","ike":"home"}           -> {"ok":true,"explain":"home is up: ..."}
 //   {"command":"list-addresses"}                 -> {"ok":true,"addresses":[...]}
 //   {"command":"frobnicate"}                     -> {"ok":false,"error":"unknown command ..."}
@@ -34,6 +35,7 @@ enum class Command {
   ListAddresses,
   Initiate,
   Terminate,
+  Rekey,
   Stats,
   Reload,
   Explain
@@ -42,9 +44,10 @@ const char* command_name(Command c);
 
 struct ControlRequest {
   Command command = Command::Stats;
-  std::string ike;    // list-conns, list-sas (filter), initiate, terminate, explain
-  std::string child;  // initiate
-  uint32_t id = 0;    // list-sas (filter), terminate: an IKE SA's unique id; 0 = not given
+  std::string ike;        // list-conns, list-sas (filter), initiate, terminate, explain
+  std::string child;      // initiate
+  uint32_t id = 0;        // list-sas (filter), terminate: an IKE SA's unique id; 0 = not given
+  uint32_t child_id = 0;  // rekey: a CHILD_SA's unique id
 };
 
 // Parses and validates one request line (without its newline). Never throws; the error text is

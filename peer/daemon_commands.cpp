@@ -92,6 +92,17 @@ Json Daemon::handle_request(const ControlRequest& r) {
       reply["ike-sa-ids"] = Json(ids);
       return reply;
     }
+    case Command::Rekey: {
+      log(Subsystem::CFG, 1, "control: rekey CHILD_SA {" + std::to_string(r.child_id) + "}");
+      ike::Actions a;
+      auto s = engine_->rekey_child(r.child_id, now(), a);
+      apply(a);
+      after_engine();
+      if (!s) return error(s.error());
+      Json reply = ok_reply();
+      reply["child-sa-id"] = r.child_id;
+      return reply;
+    }
     case Command::Stats: {
       StatsInput in;
       in.engine = &engine_->stats();

@@ -179,14 +179,26 @@ void Daemon::on_dataplane_event(const esp::DataplaneEvent& e) {
   if (!c) return;  // already gone
   const std::string what = c->child + "{" + std::to_string(c->unique_id) + "}";
   if (e.kind == Kind::SoftExpire) {
-    log(Subsystem::CHD, 1,
-        "CHILD_SA " + what +
-            " should be rekeyed now, but CREATE_CHILD_SA is not implemented: it lives on until "
-            "its life_time, then its IKE SA is reauthenticated");
+    // XFRM reports both directions' SAs; the second report finds the rekeying under way.
+    ike::Actions a;
+    auto st = engine_->rekey_child(e.unique_id, now(), a);
+    apply(a);
+    after_engine();
+    if (!st) log(Subsystem::CHD, 2, "soft lifetime of CHILD_SA " + what + ": " + st.error());
     return;
   }
-  // HardExpire: the SA must not carry more traffic. Without CREATE_CHILD_SA the only way to new
-  // keys is a new IKE SA: delete this one and, where we can initiate, start it again.
+  // HardExpire: the SA must not carry more traffic. A CHILD_SA that a rekeying already replaced
+  // just goes; otherwise (its rekeying failed) the only way to new keys is a new IKE SA: delete
+  // this one and, where we can initiate, start it again.
+  {
+    ike::Actions a;
+    const bool replaced = engine_->expire_replaced_child(e.unique_id, now(), a);
+    apply(a);
+    after_engine();
+    if (replaced) return;
+  }
+  c = children_.find(e.unique_id);
+  if (!c) return;
   const uint32_t sa_id = c->ike_sa_id;
   const std::string connection = c->connection, child = c->child;
   bool can_initiate = false;

@@ -47,6 +47,14 @@ class IkeEngine {
                                 Actions& out);
   // Deletes all SAs (daemon shutdown).
   void terminate_all(Timestamp now, Actions& out);
+
+  // --- engine_children.cpp: CHILD_SA lifetimes
+  // Rekeys the CHILD_SA with this unique id with CREATE_CHILD_SA (a data plane's soft expiry, or
+  // `ikemectl rekey`). An error says why not (unknown, already being rekeyed, ...).
+  Status<std::string> rekey_child(uint32_t unique_id, Timestamp now, Actions& out);
+  // A CHILD_SA's hard expiry. True if a newer CHILD_SA had already replaced it: it is deleted
+  // alone. False: it is still the current one (its rekeying failed or never ran).
+  bool expire_replaced_child(uint32_t unique_id, Timestamp now, Actions& out);
   // Replaces the configuration; established SAs keep the connection they were made with.
   void reload(EngineConfig config);
 

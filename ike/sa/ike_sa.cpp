@@ -325,6 +325,9 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
       case ExchangeType::ME_CONNECT:
         handle_me_connect_response(inner, now, out);
         break;
+      case ExchangeType::CREATE_CHILD_SA:
+        handle_create_child_response(inner, now, out);
+        break;
       default:
         log(out, 1, "response to " + name(h.exchange) + " ignored");
         break;
@@ -341,8 +344,7 @@ void IkeSa::handle(const Message& m, ByteView raw, Endpoint local, Endpoint remo
       handle_informational_request(m, inner, out);
       break;
     case ExchangeType::CREATE_CHILD_SA:
-      log(out, 1, "CREATE_CHILD_SA is not supported by this version, answering NO_ADDITIONAL_SAS");
-      send_response(h.exchange, h.message_id, {make_notify(NotifyType::NO_ADDITIONAL_SAS)}, out);
+      handle_create_child_request(inner, h.message_id, out);
       break;
     case ExchangeType::ME_CONNECT:
       handle_me_connect_request(m, inner, now, out);
@@ -373,6 +375,7 @@ std::optional<Timestamp> IkeSa::next_timeout() const {
     if (refreshes_server_reflexive() && !outstanding_)
       earliest(last_srflx_query_ + conn_->srflx_refresh);
     if (nat_local_) earliest(last_outbound_ + ctx_.config->keepalive_interval);
+    for (const auto& [child, at] : rekey_retries_) earliest(at);
   }
   return t;
 }
@@ -426,6 +429,15 @@ void IkeSa::handle_timeout(Timestamp now, Actions& out) {
       last_outbound_ = now;
       log(out, 3, "sending keep alive to " + remote_.to_string(), Subsystem::NET);
     }
+    // Rekeyings the peer asked us to try again (TEMPORARY_FAILURE).
+    std::vector<uint32_t> due;
+    std::erase_if(rekey_retries_, [&](const auto& r) {
+      if (now < r.second) return false;
+      due.push_back(r.first);
+      return true;
+    });
+    for (uint32_t child : due)
+      if (auto st = rekey_child(child, now, out); !st) log(out, 1, st.error(), Subsystem::CHD);
   }
 }
 
@@ -446,6 +458,8 @@ void IkeSa::fail(Actions& out, const std::string& why) {
   failed_ = true;
   outstanding_.reset();
   queued_requests_.clear();
+  rekeys_.clear();
+  rekey_retries_.clear();
 }
 
 void IkeSa::destroy_silently(Actions& out, const std::string& why) {
@@ -454,6 +468,8 @@ void IkeSa::destroy_silently(Actions& out, const std::string& why) {
   state_ = State::Dead;
   outstanding_.reset();
   queued_requests_.clear();
+  rekeys_.clear();
+  rekey_retries_.clear();
 }
 
 void IkeSa::move_to(const Endpoint& local, const Endpoint& remote, Actions& out) {
@@ -514,6 +530,7 @@ IkeSaInfo IkeSa::info() const {
     ci.remote_ts = to_string(c.params.remote_ts);
     ci.mode = c.params.mode;
     ci.udp_encapsulation = c.params.udp_encapsulation;
+    ci.state = c.replaced ? "REKEYED" : c.rekeying ? "REKEYING" : "INSTALLED";
     i.children.push_back(std::move(ci));
   }
   return i;

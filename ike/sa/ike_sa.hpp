@@ -4,9 +4,11 @@
 //
 // Exchanges are handled one concern per file: ike_sa_init.cpp (IKE_SA_INIT, NAT detection,
 // cookies, INVALID_KE_PAYLOAD), ike_sa_auth.cpp (IKE_AUTH with PSK and the first CHILD_SA),
-// ike_sa_informational.cpp (DELETE, liveness), ike_sa.cpp (message IDs, protection,
-// fragmentation, retransmission, timers).
+// ike_sa_informational.cpp (DELETE, liveness), ike_sa_rekey.cpp (CREATE_CHILD_SA: rekeying a
+// CHILD_SA, collisions), ike_sa.cpp (message IDs, protection, fragmentation, retransmission,
+// timers).
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +52,9 @@ struct ChildSaInfo {
   std::string local_ts, remote_ts;
   ChildMode mode = ChildMode::Tunnel;
   bool udp_encapsulation = false;
+  // INSTALLED; REKEYING (our CREATE_CHILD_SA for it is out); REKEYED (a newer CHILD_SA replaces
+  // it, the DELETE is awaited).
+  std::string state = "INSTALLED";
 };
 
 struct IkeSaInfo {
@@ -98,6 +103,18 @@ class IkeSa {
 
   // Sends a DELETE for the IKE SA (or tears down at once if it is not established).
   void terminate(Timestamp now, Actions& out);
+
+  // --- ike_sa_rekey.cpp: CHILD_SA rekeying (RFC 7296 §1.3.3, §2.8)
+  bool has_child(uint32_t unique_id) const;
+  // Starts rekeying one of our CHILD_SAs: a CREATE_CHILD_SA request with N(REKEY_SA), a new SPI
+  // and nonce, and a KE payload when its ESP proposals name a DH group (PFS). The new CHILD_SA is
+  // installed when the answer comes, and the old one deleted. An error says why not (not
+  // established, unknown, already being rekeyed or replaced, its configuration gone).
+  Status<std::string> rekey_child(uint32_t unique_id, Timestamp now, Actions& out);
+  // A CHILD_SA reached its hard lifetime. If a newer CHILD_SA already replaces it (rekeyed, the
+  // DELETE not yet done), it is deleted alone and true returned; false: it is still the current
+  // one, the caller must replace the whole IKE SA.
+  bool expire_replaced_child(uint32_t unique_id, Timestamp now, Actions& out);
   // Sends everything from now on over (local, remote): a path to the same peer that works (the
   // one of a new SA replacing this one after a NAT rebinding). The peer, as responder, follows
   // the authenticated message; as initiator it answers where the request came from.
@@ -173,6 +190,33 @@ class IkeSa {
   struct ChildSa {
     ChildSaParams params;
     std::string algorithms;
+    bool rekeying = false;  // our CREATE_CHILD_SA for it is queued or outstanding
+    bool replaced = false;  // a newer CHILD_SA took over; its DELETE is on the way
+  };
+  // What an exchange that creates a CHILD_SA feeds its KEYMAT (RFC 7296 §2.17): the nonces of that
+  // exchange, its DH secret (PFS, else empty), and whether we initiated it (the "i" keys then
+  // protect what we send).
+  struct ChildKeyInput {
+    ByteView shared_secret;
+    ByteView ni, nr;
+    bool we_initiated = false;
+  };
+  // One CREATE_CHILD_SA request of ours (queued or outstanding), in sending order.
+  struct RekeyRequest {
+    uint32_t old_id = 0;  // unique id of the CHILD_SA being rekeyed
+    std::string child;    // and its name
+    uint32_t spi_in = 0;  // our SPI of the new one
+    Bytes ni;
+    std::shared_ptr<crypto::KeyExchange> ke;  // PFS, else null
+    std::vector<TrafficSelector> tsi, tsr;
+    unsigned ke_retries = 0;  // INVALID_KE_PAYLOAD restarts
+    // RFC 7296 §2.8.1: the peer rekeyed the same CHILD_SA meanwhile, in an exchange with these
+    // nonces that created CHILD_SA `peer_new_id`.
+    struct Collision {
+      Bytes ni, nr;
+      uint32_t peer_new_id = 0;
+    };
+    std::optional<Collision> collision;
   };
   struct Outstanding {
     ExchangeType exchange;
@@ -245,9 +289,14 @@ class IkeSa {
   std::optional<std::string> verify_raw_key(const IdPayload& id, const AuthPayload& auth,
                                             Actions& out);
   std::vector<Payload> child_request_payloads();
-  bool install_child(const ChildConfig& cfg, const Proposal& selected, uint32_t spi_in,
-                     uint32_t spi_out, std::vector<TrafficSelector> local_ts,
-                     std::vector<TrafficSelector> remote_ts, ChildMode mode, Actions& out);
+  // The new CHILD_SA (null when its algorithms or keys fail, which is logged).
+  ChildSa* install_child(const ChildConfig& cfg, const Proposal& selected, uint32_t spi_in,
+                         uint32_t spi_out, std::vector<TrafficSelector> local_ts,
+                         std::vector<TrafficSelector> remote_ts, ChildMode mode,
+                         const ChildKeyInput& keymat, Actions& out);
+  // rekey_time with jitter (up to 10 % earlier, never past life_time), as strongSwan's
+  // rand_time does, so that both ends do not start rekeying the same CHILD_SA at once.
+  uint64_t jittered_rekey_time(const ChildConfig& cfg) const;
   void established(Timestamp now, Actions& out);
 
   // --- ike_sa_config.cpp: configuration payloads and virtual IPs (RFC 7296 §3.15)
@@ -269,6 +318,17 @@ class IkeSa {
   void handle_informational_response(const std::vector<Payload>& inner, Timestamp now,
                                      Actions& out);
   void send_liveness_check(Timestamp now, Actions& out);
+
+  // --- ike_sa_rekey.cpp
+  ChildSa* find_child(uint32_t unique_id);
+  const ChildConfig* child_config(const std::string& name) const;
+  // Sends (or queues) the CREATE_CHILD_SA request for `r`, with a KE of `group` if not NONE.
+  bool send_rekey_request(RekeyRequest r, DhGroup group, Timestamp now, Actions& out);
+  void handle_create_child_request(const std::vector<Payload>& inner, uint32_t message_id,
+                                   Actions& out);
+  void handle_create_child_response(const std::vector<Payload>& inner, Timestamp now, Actions& out);
+  // Removes the CHILD_SA at once and tells the peer with an INFORMATIONAL DELETE.
+  void delete_child(uint32_t unique_id, const std::string& why, Timestamp now, Actions& out);
 
   // --- ike_sa_srflx.cpp: refreshing the server-reflexive endpoint (IKE-ME, ikeme extension)
   // A registration behind a NAT with ConnectionConfig::srflx_refresh set.
@@ -327,6 +387,9 @@ class IkeSa {
   uint32_t pending_child_spi_ = 0;
   std::vector<TrafficSelector> pending_tsi_, pending_tsr_;
   std::vector<ChildSa> children_;
+  std::deque<RekeyRequest> rekeys_;
+  // CHILD_SAs to rekey again later (the peer answered TEMPORARY_FAILURE), by unique id.
+  std::vector<std::pair<uint32_t, Timestamp>> rekey_retries_;
 
   // Virtual IPs
   struct PoolLease {

@@ -3,6 +3,7 @@
 // narrowing (§2.9), transport mode (§1.3.1). Each side authenticates itself per its local
 // AuthConfig and verifies the peer per its remote one, so PSK and certificates may be mixed.
 
+#include <algorithm>
 #include <cstdio>
 
 extern "C" {
@@ -14,6 +15,7 @@ extern "C" {
 #include "ike/pki/certificate_key.hpp"
 #include "ike/pki/certreq.hpp"
 #include "ike/pki/identity_match.hpp"
+#include "ike/sa/child_spi.hpp"
 #include "ike/sa/ike_sa.hpp"
 #include "ike/sa/traffic_selectors.hpp"
 
@@ -24,21 +26,6 @@ Bytes id_body(const IdPayload& id) {
   Bytes b{static_cast<uint8_t>(id.id_type), 0, 0, 0};
   b.insert(b.end(), id.data.begin(), id.data.end());
   return b;
-}
-
-std::string hex32(uint32_t v) {
-  char buf[12];
-  std::snprintf(buf, sizeof buf, "%08x", v);
-  return buf;
-}
-
-Bytes spi_bytes(uint32_t spi) {
-  return {static_cast<uint8_t>(spi >> 24), static_cast<uint8_t>(spi >> 16),
-          static_cast<uint8_t>(spi >> 8), static_cast<uint8_t>(spi)};
-}
-
-uint32_t spi_value(const Bytes& b) {
-  return b.size() == 4 ? static_cast<uint32_t>(b[0]) << 24 | b[1] << 16 | b[2] << 8 | b[3] : 0;
 }
 
 // The hashes we announce in SIGNATURE_HASH_ALGORITHMS (ike_sa_init.cpp), which we accept in
@@ -256,19 +243,31 @@ void IkeSa::start_auth(Timestamp now, Actions& out) {
   send_request(ExchangeType::IKE_AUTH, std::move(p), now, out);
 }
 
-bool IkeSa::install_child(const ChildConfig& cfg, const Proposal& selected, uint32_t spi_in,
-                          uint32_t spi_out, std::vector<TrafficSelector> local_ts,
-                          std::vector<TrafficSelector> remote_ts, ChildMode mode, Actions& out) {
+uint64_t IkeSa::jittered_rekey_time(const ChildConfig& cfg) const {
+  const uint64_t rekey = cfg.rekey_time_s, life = cfg.life_time_s;
+  if (rekey == 0) return 0;
+  uint64_t spread = rekey / 10;
+  if (life > rekey) spread = std::min(spread, life - rekey);
+  if (spread == 0) return rekey;
+  return rekey - ctx_.rng->u32() % (spread + 1);
+}
+
+IkeSa::ChildSa* IkeSa::install_child(const ChildConfig& cfg, const Proposal& selected,
+                                     uint32_t spi_in, uint32_t spi_out,
+                                     std::vector<TrafficSelector> local_ts,
+                                     std::vector<TrafficSelector> remote_ts, ChildMode mode,
+                                     const ChildKeyInput& keymat, Actions& out) {
   auto algs = esp_algorithms(selected);
   if (!algs) {
     log(out, 0, "CHILD_SA " + cfg.name + " not created: " + algs.error(), Subsystem::CHD);
-    return false;
+    return nullptr;
   }
   auto sizes = crypto::sk_key_sizes({algs->encr, algs->key_bits, algs->integ});
-  auto keys = crypto::derive_child_sa_keys(*prf_, keys_.sk_d, {}, ni_, nr_, *sizes);
+  auto keys = crypto::derive_child_sa_keys(*prf_, keys_.sk_d, keymat.shared_secret, keymat.ni,
+                                           keymat.nr, *sizes);
   if (!keys) {
     log(out, 0, "CHILD_SA key derivation failed: " + keys.error().detail, Subsystem::CHD);
-    return false;
+    return nullptr;
   }
   ChildSa child;
   ChildSaParams& c = child.params;
@@ -279,11 +278,12 @@ bool IkeSa::install_child(const ChildConfig& cfg, const Proposal& selected, uint
   c.spi_in = spi_in;
   c.spi_out = spi_out;
   c.algorithms = *algs;
-  // "i" keys protect traffic from the original initiator.
-  c.encr_key_out = initiator_ ? keys->encr_i : keys->encr_r;
-  c.integ_key_out = initiator_ ? keys->integ_i : keys->integ_r;
-  c.encr_key_in = initiator_ ? keys->encr_r : keys->encr_i;
-  c.integ_key_in = initiator_ ? keys->integ_r : keys->integ_i;
+  // "i" keys protect traffic from the initiator of the exchange that created the CHILD_SA.
+  const bool i_side = keymat.we_initiated;
+  c.encr_key_out = i_side ? keys->encr_i : keys->encr_r;
+  c.integ_key_out = i_side ? keys->integ_i : keys->integ_r;
+  c.encr_key_in = i_side ? keys->encr_r : keys->encr_i;
+  c.integ_key_in = i_side ? keys->integ_r : keys->integ_i;
   keys->wipe();
   c.local_ts = std::move(local_ts);
   c.remote_ts = std::move(remote_ts);
@@ -291,7 +291,7 @@ bool IkeSa::install_child(const ChildConfig& cfg, const Proposal& selected, uint
   c.local = local_;
   c.remote = remote_;
   c.udp_encapsulation = nat_local_ || nat_remote_ || nat_fake_;
-  c.rekey_time_s = cfg.rekey_time_s;
+  c.rekey_time_s = jittered_rekey_time(cfg);
   c.life_time_s = cfg.life_time_s;
   child.algorithms = describe(selected);
   log(out, 0,
@@ -301,7 +301,7 @@ bool IkeSa::install_child(const ChildConfig& cfg, const Proposal& selected, uint
       Subsystem::CHD);
   out.children.push_back(ChildSaEvent{ChildSaEvent::Kind::Installed, c});
   children_.push_back(std::move(child));
-  return true;
+  return &children_.back();
 }
 
 void IkeSa::established(Timestamp now, Actions& out) {
@@ -461,7 +461,7 @@ void IkeSa::handle_auth_request(const Message& m, const std::vector<Payload>& in
           ChildMode mode = transport && found->mode == ChildMode::Transport ? ChildMode::Transport
                                                                             : ChildMode::Tunnel;
           if (install_child(*found, *chosen, spi_in, spi_value(chosen->spi), n_tsr, n_tsi, mode,
-                            out)) {
+                            {{}, ni_, nr_, false}, out)) {
             Proposal answer = *chosen;
             answer.spi = spi_bytes(spi_in);
             if (mode == ChildMode::Transport)
@@ -561,7 +561,7 @@ void IkeSa::handle_auth_response(const std::vector<Payload>& inner, Timestamp no
   ChildMode mode = transport && child_cfg_->mode == ChildMode::Transport ? ChildMode::Transport
                                                                          : ChildMode::Tunnel;
   if (!install_child(*child_cfg_, *accepted, pending_child_spi_, spi_value(accepted->spi), own_tsi,
-                     n_tsr, mode, out))
+                     n_tsr, mode, {{}, ni_, nr_, true}, out))
     refuse_child("it could not be installed", now, out);
 }
 

@@ -3,22 +3,10 @@
 
 #include <algorithm>
 
+#include "ike/sa/child_spi.hpp"
 #include "ike/sa/ike_sa.hpp"
 
 namespace ikeme::ike {
-namespace {
-
-uint32_t spi_value(const Bytes& b) {
-  return b.size() == 4 ? static_cast<uint32_t>(b[0]) << 24 | b[1] << 16 | b[2] << 8 | b[3] : 0;
-}
-
-Bytes spi_bytes(uint32_t spi) {
-  return {static_cast<uint8_t>(spi >> 24), static_cast<uint8_t>(spi >> 16),
-          static_cast<uint8_t>(spi >> 8), static_cast<uint8_t>(spi)};
-}
-
-}  // namespace
-
 void IkeSa::handle_informational_request(const Message& m, const std::vector<Payload>& inner,
                                          Actions& out) {
   std::vector<Bytes> deleted_ours;  // our inbound SPIs of CHILD_SAs the peer deleted

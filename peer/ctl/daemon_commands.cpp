@@ -43,6 +43,10 @@ const Usage kUsages[] = {
      "usage: ikemectl terminate (--ike NAME | --id N) [--timeout SEC]\n"
      "  Deletes the IKE SAs of connection NAME, or the one with id N, and waits up to SEC\n"
      "  seconds (default 10; 0 = do not wait) until they are gone.\n"},
+    {"rekey",
+     "usage: ikemectl rekey --child-id N\n"
+     "  Rekeys CHILD_SA N (its unique id, as list-sas shows it in braces) now with\n"
+     "  CREATE_CHILD_SA: a new CHILD_SA replaces it and the old one is deleted.\n"},
     {"explain",
      "usage: ikemectl explain CONN  (or --ike CONN)\n"
      "  Says why connection CONN is not up. For a mediated connection: registration at the\n"
@@ -101,6 +105,7 @@ Result<CtlCommand, std::string> parse_daemon_command(const std::string& name,
   const bool takes_id = name == "list-sas" || name == "terminate";
   const bool takes_child = name == "initiate";
   const bool takes_timeout = name == "initiate" || name == "terminate";
+  const bool takes_child_id = name == "rekey";
   for (size_t i = 0; i < args.size(); ++i) {
     std::string a = args[i];
     std::string value;
@@ -138,6 +143,10 @@ Result<CtlCommand, std::string> parse_daemon_command(const std::string& name,
       std::string v;
       if (!take_value(v) || !parse_u32(v, cmd.id) || cmd.id == 0)
         return need("an IKE SA id (1 to 4294967295)");
+    } else if (takes_child_id && a == "--child-id") {
+      std::string v;
+      if (!take_value(v) || !parse_u32(v, cmd.child_id) || cmd.child_id == 0)
+        return need("a CHILD_SA id (1 to 4294967295)");
     } else if (takes_timeout && (a == "-t" || a == "--timeout")) {
       std::string v;
       uint32_t secs = 0;
@@ -161,6 +170,8 @@ Result<CtlCommand, std::string> parse_daemon_command(const std::string& name,
     return Unexpected{std::string("terminate needs either --ike NAME or --id N")};
   if (name == "list-sas" && !cmd.ike.empty() && cmd.id != 0)
     return Unexpected{std::string("list-sas takes --ike or --id, not both")};
+  if (name == "rekey" && cmd.child_id == 0)
+    return Unexpected{std::string("rekey needs --child-id N")};
   return cmd;
 }
 
@@ -169,6 +180,7 @@ std::string request_for(const CtlCommand& c) {
   if (!c.ike.empty()) r["ike"] = c.ike;
   if (!c.child.empty()) r["child"] = c.child;
   if (c.id) r["id"] = c.id;
+  if (c.child_id) r["child-id"] = c.child_id;
   return r.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
@@ -316,6 +328,8 @@ int run_daemon_command(const CtlCommand& c) {
     return wait_deleted(c, ids);
   }
   if (c.options.json) return 0;
+  if (c.name == "rekey")
+    std::printf("rekeying CHILD_SA {%u} (ikemectl list-sas shows the new one)\n", c.child_id);
   if (c.name == "explain") std::printf("%s\n", get_string(j, "explain").c_str());
   if (c.name == "list-sas") std::fputs(format_sas(get_array(j, "sas")).c_str(), stdout);
   if (c.name == "list-pools") std::fputs(format_pools(get_array(j, "pools")).c_str(), stdout);

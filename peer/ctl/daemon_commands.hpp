@@ -1,6 +1,6 @@
 #pragma once
-// ikemectl's daemon commands (list-conns, list-sas, initiate, terminate, stats, reload): their
-// command lines, the request each sends over the control socket, and how replies are shown.
+// ikemectl's daemon commands (list-conns, list-sas, initiate, terminate, rekey, stats, reload):
+// their command lines, the request each sends over the control socket, and how replies are shown.
 
 #include <chrono>
 #include <cstdint>
@@ -22,6 +22,7 @@ struct CtlCommand {
   CtlOptions options;
   std::string ike, child;
   uint32_t id = 0;
+  uint32_t child_id = 0;             // rekey
   std::chrono::seconds timeout{10};  // initiate/terminate: how long to wait for the outcome
   bool help = false;
 };

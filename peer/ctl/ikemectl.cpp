@@ -27,6 +27,7 @@ constexpr const char* kUsage =
     "                                          start a connection and wait for the outcome\n"
     "  terminate (--ike NAME | --id N) [--timeout SEC]\n"
     "                                          delete IKE SAs and wait until they are gone\n"
+    "  rekey --child-id N                      rekey CHILD_SA N now (CREATE_CHILD_SA)\n"
     "  explain CONN                            why a (mediated) connection is not up\n"
     "  stats                                   the daemon's counters\n"
     "  reload                                  reload the daemon's configuration\n"

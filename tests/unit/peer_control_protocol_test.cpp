@@ -47,6 +47,16 @@ TEST_CASE("peer control: requests: every command parses with its fields", "[peer
   CHECK(term->id == 4294967295u);
 
   CHECK(parse_request(R"({"command":"terminate","ike":"home"})").ok());
+  auto rekey = parse_request(R"({"command":"rekey","child-id":7})");
+  REQUIRE(rekey.ok());
+  CHECK(rekey->command == Command::Rekey);
+  CHECK(rekey->child_id == 7u);
+  CHECK(parse_request(R"({"command":"rekey"})").error() ==
+        "rekey needs 'child-id' (a CHILD_SA's unique id)");
+  CHECK(parse_request(R"({"command":"rekey","child-id":0})").error() ==
+        "'child-id' must be a CHILD_SA id (an integer from 1 to 4294967295)");
+  CHECK(parse_request(R"({"command":"rekey","child-id":1,"id":1})").error() ==
+        "unknown field 'id' for command 'rekey'");
   CHECK(parse_request(R"({"command":"stats"})")->command == Command::Stats);
   CHECK(parse_request(R"({"command":"reload"})")->command == Command::Reload);
   auto explain = parse_request(R"({"command":"explain","ike":"peer"})");

@@ -399,6 +399,10 @@ TEST_CASE("peer listing: ikemectl daemon command lines and their requests", "[pe
   CHECK(term->options.socket == "/tmp/x.sock");
   CHECK(ctl::request_for(*term) == R"({"command":"terminate","id":12})");
 
+  auto rekey = ctl::parse_daemon_command("rekey", {"--child-id", "7"}, opts);
+  REQUIRE(rekey.ok());
+  CHECK(ctl::request_for(*rekey) == R"({"command":"rekey","child-id":7})");
+
   auto list = ctl::parse_daemon_command("list-sas", {}, opts);
   REQUIRE(list.ok());
   CHECK(ctl::request_for(*list) == R"({"command":"list-sas"})");
@@ -416,6 +420,10 @@ TEST_CASE("peer listing: ikemectl daemon command lines and their requests", "[pe
   CHECK(error_of("terminate", {"--ike", "a", "--id", "1"}) ==
         "terminate needs either --ike NAME or --id N");
   CHECK(error_of("terminate", {"--id", "0"}) == "--id needs an IKE SA id (1 to 4294967295)");
+  CHECK(error_of("rekey", {}) == "rekey needs --child-id N");
+  CHECK(error_of("rekey", {"--child-id", "0"}) ==
+        "--child-id needs a CHILD_SA id (1 to 4294967295)");
+  CHECK(error_of("rekey", {"--id", "3"}) == "unknown option '--id'");
   CHECK(error_of("terminate", {"--id", "99999999999"}) ==
         "--id needs an IKE SA id (1 to 4294967295)");
   CHECK(error_of("initiate", {"--ike", "a", "--timeout", "-1"}) ==
