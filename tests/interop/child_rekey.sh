@@ -102,15 +102,17 @@ charon_side() {
 # ---------------------------------------------------------------------------------------------
 # Both kinds of peer behind one interface: a side is "ikeme NAME" or "charon NAME".
 
-# side_children KIND NAME: one line "UNIQUEID SPI_IN SPI_OUT PACKETS_IN" per CHILD_SA of every
-# IKE SA, whatever its state (a rekeyed CHILD_SA still listed counts).
+# side_children KIND NAME: one line "UNIQUEID SPI_IN SPI_OUT PACKETS_IN STATE" per CHILD_SA of
+# every IKE SA, whatever its state (a rekeyed CHILD_SA still listed counts), except charon's
+# DELETED ones: charon 5.9 keeps a CHILD_SA it closed after a rekey listed, in state DELETED,
+# for charon.delete_rekeyed_delay (5 s) so its inbound SA still takes late packets.
 side_children() {
   if [[ $1 == ikeme ]]; then
     ikeme_ctl "$2" --json list-sas 2>/dev/null | /usr/bin/python3 -c '
 import json, sys
 for sa in json.load(sys.stdin).get("sas", []):
     for c in sa.get("child-sas", []):
-        print(c.get("uniqueid"), c.get("spi-in"), c.get("spi-out"), c.get("packets-in", "-"))
+        print(c.get("uniqueid"), c.get("spi-in"), c.get("spi-out"), c.get("packets-in", "-"), c.get("state"))
 '
   else
     charon_sas_flat "$2" | awk '
@@ -124,7 +126,8 @@ for sa in json.load(sys.stdin).get("sas", []):
         for (i = 1; i <= n; i++) {
           s = order[i]
           p = val[s, "packets-in"]; if (p == "") p = "-"
-          print val[s, "uniqueid"], val[s, "spi-in"], val[s, "spi-out"], p
+          if (val[s, "state"] == "DELETED") continue
+          print val[s, "uniqueid"], val[s, "spi-in"], val[s, "spi-out"], p, val[s, "state"]
         }
       }'
   fi
@@ -260,28 +263,54 @@ check_log() {
   if grep -Eq -- "$3" "$2"; then check_pass "$1"; else check_fail "$1" "no line matching '$3' in $(basename "$2")"; fi
 }
 
-# check_ikeme_initiated_rekeys TAG NAME: NAME (left) logged every rekey of REKEYS as initiator.
+# rekey_fields INDEX SIDE(a|b): sets R_OLD R_NEW (that side's unique ids) and R_IN R_OUT (the old
+# CHILD_SA's SPIs as that side names them) from REKEYS[INDEX].
+rekey_fields() {
+  local a_old a_new b_old b_new a_in a_out
+  read -r a_old a_new b_old b_new a_in a_out <<<"${REKEYS[$1]}"
+  if [[ $2 == a ]]; then
+    R_OLD=$a_old R_NEW=$a_new R_IN=$a_in R_OUT=$a_out
+  else
+    R_OLD=$b_old R_NEW=$b_new R_IN=$a_out R_OUT=$a_in
+  fi
+}
+
+# check_ikeme_initiated_rekeys TAG NAME SIDE(a|b) PFS_GROUP FIRST [LAST]: NAME logged the rekeys
+# REKEYS[FIRST..LAST] as their initiator ("with PFS group G" when PFS_GROUP is not empty).
 check_ikeme_initiated_rekeys() {
-  local tag=$1 log r old new old_in old_out
-  log=$(ikeme_log "$2")
-  for r in "${REKEYS[@]}"; do
-    read -r old new _ _ old_in old_out <<<"$r"
-    check_log "$tag: $2 logged 'rekeying CHILD_SA peer{$old} (SPIs ${old_in}_i ${old_out}_o)'" "$log" \
-      "rekeying CHILD_SA peer\{$old\} \(SPIs ${old_in}_i ${old_out}_o\)"
-    check_log "$tag: $2 logged 'CHILD_SA peer{$old} rekeyed as peer{$new}'" "$log" \
-      "CHILD_SA peer\{$old\} rekeyed as peer\{$new\}"
+  local tag=$1 name=$2 side=$3 group=$4 first=$5 last=${6:-$((${#REKEYS[@]} - 1))} log i pfs
+  log=$(ikeme_log "$name")
+  pfs='$'
+  [[ -z "$group" ]] || pfs=" with PFS group $group\$"
+  for ((i = first; i <= last; i++)); do
+    rekey_fields "$i" "$side"
+    check_log "$tag: $name logged 'rekeying CHILD_SA peer{$R_OLD} (SPIs ${R_IN}_i ${R_OUT}_o)${group:+ with PFS group $group}'" "$log" \
+      "rekeying CHILD_SA peer\{$R_OLD\} \(SPIs ${R_IN}_i ${R_OUT}_o\)$pfs"
+    check_log "$tag: $name logged 'CHILD_SA peer{$R_OLD} rekeyed as peer{$R_NEW}'" "$log" \
+      "CHILD_SA peer\{$R_OLD\} rekeyed as peer\{$R_NEW\}"
+  done
+}
+
+# check_ikeme_answered_rekeys TAG NAME SIDE FIRST [LAST]: NAME logged the rekeys
+# REKEYS[FIRST..LAST] as their responder.
+check_ikeme_answered_rekeys() {
+  local tag=$1 name=$2 side=$3 first=$4 last=${5:-$((${#REKEYS[@]} - 1))} log i
+  log=$(ikeme_log "$name")
+  for ((i = first; i <= last; i++)); do
+    rekey_fields "$i" "$side"
+    check_log "$tag: $name logged 'CHILD_SA peer{$R_OLD} rekeyed by the peer as peer{$R_NEW}'" "$log" \
+      "CHILD_SA peer\{$R_OLD\} rekeyed by the peer as peer\{$R_NEW\}"
   done
 }
 
 # check_ikeme_closed TAG NAME SIDE(a|b): NAME logged the new CHILD_SAs and closed the old ones.
 check_ikeme_closed() {
-  local tag=$1 name=$2 side=$3 log r a_old a_new b_old b_new old new
+  local tag=$1 name=$2 side=$3 log i
   log=$(ikeme_log "$name")
-  for r in "${REKEYS[@]}"; do
-    read -r a_old a_new b_old b_new _ <<<"$r"
-    if [[ $side == a ]]; then old=$a_old new=$a_new; else old=$b_old new=$b_new; fi
-    check_log "$tag: $name logged 'CHILD_SA peer{$new} established'" "$log" "CHILD_SA peer\{$new\} established with SPIs"
-    check_log "$tag: $name logged 'CHILD_SA peer{$old} closed'" "$log" "CHILD_SA peer\{$old\} closed"
+  for ((i = 0; i < ${#REKEYS[@]}; i++)); do
+    rekey_fields "$i" "$side"
+    check_log "$tag: $name logged 'CHILD_SA peer{$R_NEW} established'" "$log" "CHILD_SA peer\{$R_NEW\} established with SPIs"
+    check_log "$tag: $name logged 'CHILD_SA peer{$R_OLD} closed'" "$log" "CHILD_SA peer\{$R_OLD\} closed"
   done
 }
 
@@ -311,7 +340,10 @@ ikeme_ikeme_case() {
     ping_start "$pings"
     watch_rekeys "$tag" "$rekeys" 5 || true
     ping_finish "$tag"
-    check_ikeme_initiated_rekeys "$tag" left
+    local group=''
+    [[ "$esp" != *-x25519 ]] || group=CURVE_25519
+    check_ikeme_initiated_rekeys "$tag" left a "$group" 0
+    check_ikeme_answered_rekeys "$tag" right b 0
     check_ikeme_closed "$tag" left a
     check_ikeme_closed "$tag" right b
     check_no_reauth "$tag" left
@@ -339,10 +371,10 @@ ikeme_ikeme_case() {
 }
 
 if want ikeme-ikeme; then
-  ikeme_ikeme_case "[ikeme-ikeme]" aes128gcm16 3 52
+  ikeme_ikeme_case "[ikeme-ikeme]" aes128gcm16 3 60
 fi
 if want ikeme-pfs; then
-  ikeme_ikeme_case "[ikeme-pfs]" aes128gcm16-x25519 1 20
+  ikeme_ikeme_case "[ikeme-pfs]" aes128gcm16-x25519 1 25
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -359,10 +391,10 @@ if want ikeme-charon; then
   ikeme_ctl left initiate --ike peer --timeout 10 >/dev/null 2>&1 || true
   if ikeme_wait_sa left peer peer 10 && charon_wait_sa right peer peer 5 && start_generations "$tag"; then
     check_pass "$tag: SA established"
-    ping_start 35
+    ping_start 40
     watch_rekeys "$tag" 2 5 || true
     ping_finish "$tag"
-    check_ikeme_initiated_rekeys "$tag" left
+    check_ikeme_initiated_rekeys "$tag" left a '' 0
     check_ikeme_closed "$tag" left a
     check_no_reauth "$tag" left
     cl=$(charon_log right)
@@ -394,7 +426,8 @@ fi
 # ---------------------------------------------------------------------------------------------
 # charon (left) rekeys towards ikeme (right), with PFS. charon's life_time and rand_time are set:
 # their defaults (rekey_time + 10% and life_time - rekey_time, in whole seconds) give a 3 s
-# life_time, hard expiry instead of a rekey. rand_time takes whole seconds only.
+# life_time, hard expiry instead of a rekey. rand_time 0: with 1s (it takes whole seconds only)
+# charon 5.9.8 rekeyed its new CHILD_SAs every second instead of every 3 s.
 if want charon-ikeme; then
   tag="[charon-ikeme]"
   topo_direct
@@ -404,14 +437,25 @@ if want charon-ikeme; then
   charon_side left left "$TOPO_LEFT_ADDR" "$TOPO_RIGHT_ADDR" "$TOPO_LEFT_TS" "$TOPO_RIGHT_TS" \
     left@ikeme.test right@ikeme.test esp_proposals=aes128gcm16-x25519 rekey_time=0 \
     child_rekey_time=3s extra_child="        life_time = 6s
-        rand_time = 1s" || true
+        rand_time = 0s" || true
   A_KIND=charon A_NAME=left B_KIND=ikeme B_NAME=right
   charon_swanctl left --initiate --child peer --timeout 10 >/dev/null 2>&1 || true
   if ikeme_wait_sa right peer peer 10 && charon_wait_sa left peer peer 5 && start_generations "$tag"; then
     check_pass "$tag: SA established"
-    ping_start 35
+    ping_start 45
     watch_rekeys "$tag" 2 5 || true
+    # Right after charon's second rekey (its next is 3 s away): ikemectl rekey makes ikeme the
+    # initiator, with PFS, towards charon.
+    if ((${#REKEYS[@]} == 2)); then
+      out=$(ikeme_ctl right rekey --child-id "$GEN_B_UID" 2>&1) && rc=0 || rc=$?
+      check_eq "$tag: ikemectl rekey --child-id $GEN_B_UID succeeds ($out)" 0 "$rc"
+      watch_rekeys "$tag (ikemectl rekey)" 1 3 || true
+    fi
+    out=$(ikeme_ctl right rekey --child-id 99999 2>&1) && rc=0 || rc=$?
+    check "$tag: ikemectl rekey of an unknown CHILD_SA fails ($out)" test "$rc" -ne 0 -a -n "$(grep 'no CHILD_SA with id 99999' <<<"$out")"
     ping_finish "$tag"
+    check_ikeme_answered_rekeys "$tag" right b 0 1
+    check_ikeme_initiated_rekeys "$tag" right b CURVE_25519 2
     check_ikeme_closed "$tag" right b
     check_no_reauth "$tag" right
     cl=$(charon_log left)
@@ -419,6 +463,10 @@ if want charon-ikeme; then
       'generating CREATE_CHILD_SA request [0-9]+ \[ N\(REKEY_SA\) SA No KE TSi TSr \]'
     check_log "$tag: charon parsed ikeme's response with KE" "$cl" \
       'parsed CREATE_CHILD_SA response [0-9]+ \[ (.* )?KE( .*)? \]'
+    check_log "$tag: charon parsed ikeme's request with N(REKEY_SA) and KE" "$cl" \
+      'parsed CREATE_CHILD_SA request [0-9]+ \[ N\(REKEY_SA\) SA No KE TSi TSr \]'
+    check_log "$tag: charon selected the proposal with CURVE_25519" "$cl" \
+      'selected proposal: ESP:AES_GCM_16_128/CURVE_25519/NO_EXT_SEQ'
     for r in "${REKEYS[@]}"; do
       read -r a_old a_new _ <<<"$r"
       check_log "$tag: charon established CHILD_SA peer{$a_new}" "$cl" \
