@@ -13,13 +13,15 @@
 # Cases (PASS/FAIL lines):
 #   ikeme-ikeme     left's child has rekey_time 3s/life_time 6s (right's the default 1h): left
 #                   rekeys three times (no PFS) while the ping runs
-#   ikeme-pfs       the same with esp_proposals aes128gcm16-x25519 on both: the rekeys carry KE
-#                   payloads (a fresh x25519 exchange per CHILD_SA)
+#   ikeme-pfs       the same with esp_proposals aes128gcm16-x25519 on both, one rekey: it carries
+#                   KE payloads (a fresh x25519 exchange) and the new CHILD_SA lists CURVE_25519
 #   ikeme-charon    ikeme (left, IKE initiator, rekey_time 3s) rekeys towards charon 5.9.8
 #                   (kernel-libipsec, child rekey_time 1h) twice; charon's log and
 #                   swanctl --list-sas show the replacement
 #   charon-ikeme    charon (left, IKE initiator, child rekey_time 3s, PFS x25519) rekeys towards
-#                   ikeme (right, the default 1h) twice: ikeme answers as responder
+#                   ikeme (right, the default 1h) twice: ikeme answers as responder; then
+#                   `ikemectl rekey --child-id` makes ikeme rekey towards charon (with PFS), and
+#                   an unknown id is refused
 #   charon-ike-rekey  charon rekeys the IKE SA (rekey_time 5s): ikeme answers NO_ADDITIONAL_SAS
 #                   (IKE SA rekeying is not implemented); what charon does then is recorded,
 #                   the tunnel must carry the ping afterwards and neither daemon may crash
@@ -339,6 +341,9 @@ ikeme_ikeme_case() {
     check_pass "$tag: SA established"
     ping_start "$pings"
     watch_rekeys "$tag" "$rekeys" 5 || true
+    # Before left's next rekey (3 s after the last): the algorithms of the current CHILD_SA.
+    local algs_l algs_r
+    algs_l=$(ikeme_child_get left peer peer algorithms) algs_r=$(ikeme_child_get right peer peer algorithms)
     ping_finish "$tag"
     local group=''
     [[ "$esp" != *-x25519 ]] || group=CURVE_25519
@@ -349,6 +354,8 @@ ikeme_ikeme_case() {
     check_no_reauth "$tag" left
     check_no_reauth "$tag" right
     if [[ "$esp" == *-x25519 ]]; then
+      check "$tag: left lists the rekeyed CHILD_SA's DH group ($algs_l)" grep -q CURVE_25519 <<<"$algs_l"
+      check "$tag: right lists the rekeyed CHILD_SA's DH group ($algs_r)" grep -q CURVE_25519 <<<"$algs_r"
       check_log "$tag: left's rekey requests carry KE (PFS)" "$(ikeme_log left)" \
         'generating CREATE_CHILD_SA request [0-9]+ \[ N\(REKEY_SA\) SA No KE TSi TSr \]'
       check_log "$tag: right's rekey responses carry KE (PFS)" "$(ikeme_log right)" \
@@ -427,7 +434,7 @@ fi
 # charon (left) rekeys towards ikeme (right), with PFS. charon's life_time and rand_time are set:
 # their defaults (rekey_time + 10% and life_time - rekey_time, in whole seconds) give a 3 s
 # life_time, hard expiry instead of a rekey. rand_time 0: with 1s (it takes whole seconds only)
-# charon 5.9.8 rekeyed its new CHILD_SAs every second instead of every 3 s.
+# charon 5.9.8 rekeyed its new CHILD_SAs every second instead of every 3 s in a run here.
 if want charon-ikeme; then
   tag="[charon-ikeme]"
   topo_direct

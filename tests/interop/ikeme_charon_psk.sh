@@ -21,11 +21,12 @@
 #               ikeme-peer exits 0
 # and, beyond those: COOKIEs demanded by ikeme (also combined with INVALID_KE_PAYLOAD), ikeme
 # as initiator answered with INVALID_KE_PAYLOAD, charon deleting only the CHILD_SA, charon
-# rekeying the CHILD_SA (ikeme answers NO_ADDITIONAL_SAS, charon reauthenticates), and
+# rekeying the CHILD_SA (ikeme answers, the IKE SA stays) and the IKE SA (ikeme answers
+# NO_ADDITIONAL_SAS, charon reauthenticates), and
 # INITIAL_CONTACT after either initiator lost its state (SIGKILL and restart).
 # ikeme runs with esp_backend auto (the userspace data plane on this ESP-less kernel); traffic
 # through the tunnels is tested by tests/interop/userspace_esp.sh.
-# charon's rekeying is off (ikeme has no CREATE_CHILD_SA); both sides use short retransmission
+# charon's rekeying timers are off (only the rekey cases rekey, on demand); both sides use short retransmission
 # settings (1 s, base 1.2, 3 tries).
 #
 # usage: tests/interop/ikeme_charon_psk.sh [IKEME_PEER [IKEMECTL [CASE_FILTER]]]
@@ -722,27 +723,59 @@ case_sigterm() {
 # ---------------------------------------------------------------------------------------------
 # Beyond the basics: what charon does with ikeme's limits and restarts
 
-# charon rekeys the CHILD_SA (as it would after rekey_time): ikeme answers NO_ADDITIONAL_SAS, and
-# charon 5.9.8 then reauthenticates (deletes the IKE SA and sets up a new one). Afterwards both
-# sides hold exactly one, matching, IKE SA with new SPIs.
-case_rekey() {
+# charon rekeys the CHILD_SA (as it would after rekey_time): ikeme answers as responder of the
+# CREATE_CHILD_SA, charon deletes the old CHILD_SA, and the IKE SA stays the same (rekeying under
+# traffic, both directions and PFS: tests/interop/child_rekey.sh).
+case_rekey_child() {
   begin_case "[rekey/charon-rekeys-child]" || return 0
+  if start_pair direct resp && check_up "SAs up"; then
+    local tag=$CASE_TAG il cl ike exp_ike exp_esp old_spi new_spi
+    IFS="|" read -r _ _ _ exp_ike exp_esp <<<"${PROPOSALS[0]}"
+    il=$(ikeme_log "$IK") cl=$(charon_log "$CH")
+    ike=$(ikeme_ike_get "$IK" peer initiator-spi)
+    old_spi=$(ikeme_child_get "$IK" peer peer spi-in)
+    check "$tag swanctl --rekey --child peer" charon_swanctl "$CH" --rekey --child peer
+    check_log "$tag ikeme answered the rekey" "$il" \
+      'CHILD_SA peer\{1\} rekeyed by the peer as peer\{2\}'
+    if ikm_wait_until 5 grep -q 'CHILD_SA peer{1} closed' "$il"; then
+      check_pass "$tag ikeme closed the old CHILD_SA on charon's DELETE"
+    else
+      check_fail "$tag ikeme closed the old CHILD_SA on charon's DELETE"
+    fi
+    check_log "$tag charon closed the old CHILD_SA" "$cl" 'closing CHILD_SA peer\{1\} with SPIs'
+    new_spi=$(ikeme_child_get "$IK" peer peer spi-in)
+    check "$tag a new CHILD_SA ($old_spi -> $new_spi)" test -n "$new_spi" -a "$new_spi" != "$old_spi"
+    check_eq "$tag the same IKE SA on ikeme" "$ike" "$(ikeme_ike_get "$IK" peer initiator-spi)"
+    check_eq "$tag one IKE SA on ikeme" 1 "$(ikeme_count_sas "$IK")"
+    check_eq "$tag one IKE SA on charon" 1 "$(charon_count_ike "$CH")"
+    check "$tag charon did not reauthenticate" bash -c "! grep -q reauthenticat '$cl'"
+    check_sa_pair "$exp_ike" "$exp_esp"
+  fi
+  end_case
+}
+
+# charon rekeys the IKE SA (as it would after the connection's rekey_time): ikeme answers
+# NO_ADDITIONAL_SAS (IKE SA rekeying is not implemented), and charon 5.9.8 then reauthenticates
+# (deletes the IKE SA and sets up a new one). Afterwards both sides hold exactly one, matching,
+# IKE SA with new SPIs.
+case_rekey_ike() {
+  begin_case "[rekey/charon-rekeys-ike]" || return 0
   if start_pair direct resp && check_up "SAs up"; then
     local tag=$CASE_TAG il cl old name ike esp exp_ike exp_esp
     IFS='|' read -r name ike esp exp_ike exp_esp <<<"${PROPOSALS[0]}"
     il=$(ikeme_log "$IK") cl=$(charon_log "$CH")
     old=$(ikeme_ike_get "$IK" peer initiator-spi)
-    check "$tag swanctl --rekey --child peer" charon_swanctl "$CH" --rekey --child peer
+    check "$tag swanctl --rekey --ike peer" charon_swanctl "$CH" --rekey --ike peer
     if ikm_wait_until 5 reauthenticated "$old"; then
       check_pass "$tag charon reauthenticated: one new IKE SA on both sides"
     else
       check_fail "$tag charon reauthenticated: one new IKE SA on both sides" \
         "ikeme $(ikeme_count_sas "$IK") SA(s), charon $(charon_count_ike "$CH") established"
     fi
-    check_log "$tag ikeme refused CREATE_CHILD_SA" "$il" \
+    check_log "$tag ikeme refused the IKE SA rekey" "$il" \
       'generating CREATE_CHILD_SA response [0-9]+ \[ N\(NO_ADD_SAS\) \]'
     check_log "$tag charon fell back to reauthentication" "$cl" \
-      'peer seems to not support CHILD_SA rekeying, starting reauthentication'
+      'peer seems to not support IKE rekeying, starting reauthentication'
     check_sa_pair "$exp_ike" "$exp_esp"
   fi
   end_case
@@ -825,7 +858,8 @@ case_dpd_ikeme
 case_dpd_charon
 case_sigterm init
 case_sigterm resp
-case_rekey
+case_rekey_child
+case_rekey_ike
 case_initial_contact init
 case_initial_contact resp
 
