@@ -6,7 +6,8 @@ Binds a raw ICMP socket to SRC (so traffic selectors see the right source addres
 echo requests and waits up to 1 s for each reply. Exit 0 only if every request was answered.
 With INTERVAL (seconds), the requests are paced: one every INTERVAL whether or not the previous
 one was answered (a steady stream, as `ping -i`), replies are collected until 1 s after the last
-request, and the lost sequence numbers are listed ("lost: 17 18" or "lost: none").
+request, and the lost sequence numbers are listed ("lost: 17 18" or "lost: none"), each (up to
+20) with the wall-clock time it was sent, to be found in the daemons' logs.
 """
 import os
 import socket
@@ -50,7 +51,7 @@ def paced(sock, src: str, dst: str, count: int, interval: float, ident: int) -> 
         now = time.monotonic()
         if seq < count and now >= start + seq * interval:
             seq += 1
-            sent[seq] = now
+            sent[seq] = time.time()
             sock.sendto(echo_request(ident, seq), (dst, 0))
             continue
         deadline = start + seq * interval if seq < count else start + (count - 1) * interval + 1.0
@@ -69,6 +70,8 @@ def paced(sock, src: str, dst: str, count: int, interval: float, ident: int) -> 
     lost = sorted(set(sent) - answered)
     print(f"{src} -> {dst}: {len(answered)}/{count} answered, every {interval} s")
     print("lost: " + (" ".join(str(s) for s in lost) if lost else "none"))
+    for s in lost[:20]:
+        print(f"lost {s}: sent at {time.strftime('%H:%M:%S', time.localtime(sent[s]))}.{int(sent[s] * 1000) % 1000:03d}")
     return 0 if not lost else 1
 
 
