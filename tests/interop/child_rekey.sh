@@ -61,14 +61,17 @@ FILTER=${3:-${IKM_FILTER:-}}
 PSK="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 # One echo every 50 ms.
 PING_INTERVAL=${IKM_PING_INTERVAL:-0.05}
-# Echoes the ping may lose per case: 1. An ikeme responder sends on the new CHILD_SA as soon as
-# it has answered the CREATE_CHILD_SA, before the initiator has processed the answer and
-# installed its inbound SA: a packet in that window (about 1.5 ms here) arrives with an unknown
-# SPI and is dropped (the initiator's unknown-spi counter shows it). At one echo every 10 ms
-# that lost one echo in 2 of 5 runs of three rekeys. charon 5.9.8 avoids it: as responder it
-# installs the new outbound SA only after the initiator's DELETE (its log: "inbound CHILD_SA
-# ... established", DELETE, "outbound CHILD_SA ... established"). Set IKM_MAX_LOST=0 once
-# ikeme does the same.
+# Echoes the ping may lose per case: 1, for two windows of about a millisecond in which ikeme
+# drops a packet as unknown-spi (the script prints the counters on a loss):
+# - an ikeme responder sends on the new CHILD_SA as soon as it has answered the CREATE_CHILD_SA,
+#   before the initiator has processed the answer and installed its inbound SA (at one echo
+#   every 10 ms, ikeme <-> ikeme lost one echo in 2 of 5 runs of three rekeys);
+# - an ikeme initiator removes the old inbound SA when it sends the DELETE, while the responder
+#   still sends on the old one until the DELETE arrives (seen with charon, once in a run).
+# charon 5.9.8 avoids both: as responder it installs the new outbound SA only after the
+# initiator's DELETE ("inbound CHILD_SA ... established", DELETE, "outbound CHILD_SA ...
+# established"), and it keeps a replaced inbound SA for charon.delete_rekeyed_delay (5 s).
+# Set IKM_MAX_LOST=0 once ikeme does the same.
 MAX_LOST=${IKM_MAX_LOST:-1}
 
 echo "child_rekey: run prefix $IKM_PREFIX"
