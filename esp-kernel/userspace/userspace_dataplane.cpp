@@ -301,7 +301,14 @@ Status<std::string> UserspaceDataplane::install(const ike::ChildSaParams& p) {
   add_routes(*c);
   Child* raw = c.get();
   by_spi_[p.spi_in] = raw;
-  outbound_.push_back(raw);
+  // Newest last: outbound_child() prefers it. The responder of a rekeying goes just before the
+  // CHILD_SA it replaces, which keeps the traffic until it is removed (RFC 7296 §2.8).
+  auto at = outbound_.end();
+  if (p.outbound_after_replaced) {
+    if (auto r = children_.find(p.replaces); r != children_.end())
+      at = std::find(outbound_.begin(), outbound_.end(), r->second.get());
+  }
+  outbound_.insert(at, raw);
   last_out_ = nullptr;  // the new SA may take over traffic an older one carried
   children_[p.unique_id] = std::move(c);
   char spis[32];

@@ -116,6 +116,10 @@ class XfrmDataplane final : public Dataplane {
     std::vector<Prefix> routes;
     bool firewall = false;
     bool bypass = false;  // holds a reference on bypass_ for its endpoints
+    // ChildSaParams::outbound_after_replaced: the outbound SA, added when the replaced CHILD_SA
+    // is removed or its outbound SA expires (the keys are kept until then).
+    std::optional<SaSpec> pending_out;
+    Bytes pending_encr, pending_integ;
   };
   using EndpointPair = std::pair<ike::Endpoint, ike::Endpoint>;
 
@@ -129,6 +133,8 @@ class XfrmDataplane final : public Dataplane {
     return reqid >= options_.reqid_base && reqid - options_.reqid_base < kReqidSpan;
   }
   void flush_stale();
+  // Adds the pending outbound SA of every CHILD_SA that replaces `unique_id`.
+  void activate_replacements(uint32_t unique_id);
   void on_kernel_event(const KernelEvent& ev);
   Status<std::string> install_policies(const ike::ChildSaParams& c, Installed& rec);
   void install_routes(const ike::ChildSaParams& c, Installed& rec);
@@ -208,7 +214,13 @@ Status<std::string> XfrmDataplane::install(const ike::ChildSaParams& c) {
   rec.params = c;
   rec.params.encr_key_in.clear(), rec.params.encr_key_out.clear();
   rec.params.integ_key_in.clear(), rec.params.integ_key_out.clear();
-  rec.reqid = reqid_of(c.unique_id);
+  // A rekeyed CHILD_SA keeps its predecessor's reqid: the policies (updated in place) then hold
+  // both while they overlap, and inbound packets on either pass the policy check.
+  const Installed* replaced = nullptr;
+  if (c.replaces) {
+    if (auto r = children_.find(c.replaces); r != children_.end()) replaced = &r->second;
+  }
+  rec.reqid = replaced ? replaced->reqid : reqid_of(c.unique_id);
   last_local_ = c.local, last_remote_ = c.remote;
 
   auto base_spec = [&](bool inbound) {
@@ -243,14 +255,23 @@ Status<std::string> XfrmDataplane::install(const ike::ChildSaParams& c) {
   };
   if (auto st = kernel_.add_sa(base_spec(true)); !st) return fail(st.error());
   rec.sa_in = true;
-  if (auto st = kernel_.add_sa(base_spec(false)); !st) return fail(st.error());
-  rec.sa_out = true;
+  if (replaced && replaced->sa_out && c.outbound_after_replaced) {
+    // The peer may not have the new SA yet: keep sending on the old one until it goes.
+    rec.pending_out = base_spec(false);
+    rec.pending_encr = c.encr_key_out;
+    rec.pending_integ = c.integ_key_out;
+  } else {
+    if (auto st = kernel_.add_sa(base_spec(false)); !st) return fail(st.error());
+    rec.sa_out = true;
+  }
   if (auto st = acquire_bypass(c); !st) return fail(st.error());
   rec.bypass = covers(c.local_ts, c.local.address) && covers(c.remote_ts, c.remote.address);
   if (auto st = install_policies(c, rec); !st) return fail(st.error());
   if (options_.install_routes && c.mode == ike::ChildMode::Tunnel) install_routes(c, rec);
   if (options_.firewall && firewall_ready_) {
-    if (auto st = run_nft(nft_child_add_script(c.unique_id, rec.reqid, c.local_ts, c.remote_ts));
+    const bool take_over = replaced && replaced->firewall;
+    if (auto st = run_nft(
+            nft_child_add_script(c.unique_id, rec.reqid, c.local_ts, c.remote_ts, take_over));
         !st) {
       return fail("firewall: " + st.error());
     }
@@ -390,7 +411,12 @@ Status<std::string> XfrmDataplane::teardown(Installed& rec) {
     if (!st) errors += (errors.empty() ? "" : "; ") + st.error();
   };
   if (rec.firewall) {
-    const Status<std::string> st = run_nft(nft_child_remove_script(c.unique_id, rec.reqid));
+    // A rekeyed successor with the same reqid took the map entries over.
+    const bool successor = std::any_of(children_.begin(), children_.end(), [&](const auto& o) {
+      return &o.second != &rec && o.second.reqid == rec.reqid && o.second.firewall;
+    });
+    const Status<std::string> st =
+        run_nft(nft_child_remove_script(c.unique_id, rec.reqid, successor));
     note(st);
     if (st)
       log(kIpsecControl, "firewall: removed chains " + nft_child_chain(c.unique_id, true) + "/" +
@@ -435,6 +461,11 @@ Status<std::string> XfrmDataplane::teardown(Installed& rec) {
   if (rec.sa_in) (void)kernel_.delete_sa(c.local.address, c.spi_in);
   if (rec.sa_out) (void)kernel_.delete_sa(c.remote.address, c.spi_out);
   rec.sa_in = rec.sa_out = false;
+  for (Bytes* k : {&rec.pending_encr, &rec.pending_integ}) {
+    std::fill(k->begin(), k->end(), 0);
+    k->clear();
+  }
+  rec.pending_out.reset();
   if (!errors.empty()) return Unexpected(errors);
   return {};
 }
@@ -444,6 +475,9 @@ Status<std::string> XfrmDataplane::remove(const ike::ChildSaParams& c) {
   if (it == children_.end()) {
     return Unexpected("CHILD_SA " + child_name(c) + " is not installed");
   }
+  // A successor's outbound SA first: between the old one's removal and its addition the
+  // policy would have no SA and the kernel would drop what it matches.
+  activate_replacements(c.unique_id);
   auto st = teardown(it->second);
   log(kIpsecControl, "removed CHILD_SA " + child_name(c) + " from the kernel");
   children_.erase(it);
@@ -509,6 +543,30 @@ Status<std::string> XfrmDataplane::prepare_nat_t_socket(int fd) {
   return {};
 }
 
+void XfrmDataplane::activate_replacements(uint32_t unique_id) {
+  for (auto& [id, rec] : children_) {
+    if (!rec.pending_out || rec.params.replaces != unique_id) continue;
+    SaSpec spec = *rec.pending_out;
+    spec.encr_key = rec.pending_encr;
+    spec.integ_key = rec.pending_integ;
+    const Status<std::string> st = kernel_.add_sa(spec);
+    for (Bytes* k : {&rec.pending_encr, &rec.pending_integ}) {
+      std::fill(k->begin(), k->end(), 0);
+      k->clear();
+    }
+    rec.pending_out.reset();
+    if (!st) {
+      log(kIpsecWarning, "CHILD_SA " + child_name(rec.params) + ": adding its outbound SA " +
+                             hex32(rec.params.spi_out) + " failed: " + st.error());
+      continue;
+    }
+    rec.sa_out = true;
+    log(kIpsecControl, "CHILD_SA " + child_name(rec.params) + " sends on its outbound SA " +
+                           hex32(rec.params.spi_out) + " now that {" + std::to_string(unique_id) +
+                           "} is gone");
+  }
+}
+
 void XfrmDataplane::on_kernel_event(const KernelEvent& ev) {
   if (!our_reqid(ev.reqid)) return;  // another IKE daemon's SA or policy
   DataplaneEvent out;
@@ -534,6 +592,8 @@ void XfrmDataplane::on_kernel_event(const KernelEvent& ev) {
       if (out.kind == DataplaneEvent::Kind::HardExpire) rec.sa_out = false;
     }
   }
+  if (out.kind == DataplaneEvent::Kind::HardExpire && out.unique_id && !out.inbound)
+    activate_replacements(out.unique_id);
   if (out.unique_id == 0) {
     log(kIpsecControl, "expire for unknown SA " + hex32(ev.spi) + ", ignored");
     return;

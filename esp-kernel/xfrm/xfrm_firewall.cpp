@@ -26,9 +26,14 @@ std::string nft_table_script() {
 
 std::string nft_child_add_script(uint32_t unique_id, uint32_t reqid,
                                  const std::vector<ike::TrafficSelector>& local_ts,
-                                 const std::vector<ike::TrafficSelector>& remote_ts) {
+                                 const std::vector<ike::TrafficSelector>& remote_ts,
+                                 bool take_over) {
   const std::string t = nft_table_ref(), id = std::to_string(reqid);
   std::string s = nft_child_chains_script(unique_id, local_ts, remote_ts);
+  if (take_over) {
+    s += "delete element " + t + " children_in { " + id + " }\n";
+    s += "delete element " + t + " children_out { " + id + " }\n";
+  }
   s += "add element " + t + " children_in { " + id + " : jump " + nft_child_chain(unique_id, true) +
        " }\n";
   s += "add element " + t + " children_out { " + id + " : jump " +
@@ -36,11 +41,13 @@ std::string nft_child_add_script(uint32_t unique_id, uint32_t reqid,
   return s;
 }
 
-std::string nft_child_remove_script(uint32_t unique_id, uint32_t reqid) {
+std::string nft_child_remove_script(uint32_t unique_id, uint32_t reqid, bool keep_mapping) {
   const std::string t = nft_table_ref(), id = std::to_string(reqid);
   std::string s;
-  s += "delete element " + t + " children_in { " + id + " }\n";
-  s += "delete element " + t + " children_out { " + id + " }\n";
+  if (!keep_mapping) {
+    s += "delete element " + t + " children_in { " + id + " }\n";
+    s += "delete element " + t + " children_out { " + id + " }\n";
+  }
   return s + nft_child_chains_remove_script(unique_id);
 }
 

@@ -20,9 +20,12 @@ namespace ikeme::esp::xfrm {
 
 // Creates the table afresh (deleting one a previous run left behind).
 std::string nft_table_script();
+// A rekeyed CHILD_SA shares its predecessor's reqid: `take_over` points the reqid's map entries
+// at the new chains (in the same transaction), and the predecessor's removal then `keep_mapping`.
 std::string nft_child_add_script(uint32_t unique_id, uint32_t reqid,
                                  const std::vector<ike::TrafficSelector>& local_ts,
-                                 const std::vector<ike::TrafficSelector>& remote_ts);
-std::string nft_child_remove_script(uint32_t unique_id, uint32_t reqid);
+                                 const std::vector<ike::TrafficSelector>& remote_ts,
+                                 bool take_over = false);
+std::string nft_child_remove_script(uint32_t unique_id, uint32_t reqid, bool keep_mapping = false);
 
 }  // namespace ikeme::esp::xfrm

@@ -37,6 +37,13 @@ struct ChildSaParams {
   Endpoint local, remote;          // outer addresses
   bool udp_encapsulation = false;  // ESP-in-UDP on the NAT-T ports (a NAT was detected)
   uint64_t rekey_time_s = 0, life_time_s = 0;
+  // Rekeying (CREATE_CHILD_SA): the unique id of the CHILD_SA this one replaces, 0 for none. The
+  // XFRM backend gives it the same reqid, so that the policies hold both while they overlap.
+  uint32_t replaces = 0;
+  // The responder of a rekeying sends on the new CHILD_SA only once the old one is gone (RFC
+  // 7296 §2.8: the initiator may not have installed it yet): until the data plane removes the
+  // replaced CHILD_SA, that one keeps carrying outbound traffic. The initiator switches at once.
+  bool outbound_after_replaced = false;
 };
 
 struct ChildSaEvent {

@@ -376,6 +376,7 @@ std::optional<Timestamp> IkeSa::next_timeout() const {
       earliest(last_srflx_query_ + conn_->srflx_refresh);
     if (nat_local_) earliest(last_outbound_ + ctx_.config->keepalive_interval);
     for (const auto& [child, at] : rekey_retries_) earliest(at);
+    for (const RetiringChild& r : retiring_) earliest(r.until);
   }
   return t;
 }
@@ -429,6 +430,7 @@ void IkeSa::handle_timeout(Timestamp now, Actions& out) {
       last_outbound_ = now;
       log(out, 3, "sending keep alive to " + remote_.to_string(), Subsystem::NET);
     }
+    retire_expired(now, out);
     // Rekeyings the peer asked us to try again (TEMPORARY_FAILURE).
     std::vector<uint32_t> due;
     std::erase_if(rekey_retries_, [&](const auto& r) {
@@ -442,6 +444,9 @@ void IkeSa::handle_timeout(Timestamp now, Actions& out) {
 }
 
 void IkeSa::delete_children(Actions& out) {
+  for (const RetiringChild& r : retiring_)
+    out.children.push_back(ChildSaEvent{ChildSaEvent::Kind::Deleted, r.params});
+  retiring_.clear();
   for (ChildSa& c : children_) {
     out.children.push_back(ChildSaEvent{ChildSaEvent::Kind::Deleted, c.params});
     log(out, 1,
@@ -519,20 +524,28 @@ IkeSaInfo IkeSa::info() const {
   i.server_reflexive = server_reflexive_;
   i.local_vips = local_vips_;
   for (const PoolLease& l : remote_vips_) i.remote_vips.push_back(l.address);
-  for (const ChildSa& c : children_) {
+  auto child_info = [](const ChildSaParams& p, const std::string& algorithms, std::string state) {
     ChildSaInfo ci;
-    ci.name = c.params.child;
-    ci.unique_id = c.params.unique_id;
-    ci.spi_in = c.params.spi_in;
-    ci.spi_out = c.params.spi_out;
-    ci.algorithms = c.algorithms;
-    ci.local_ts = to_string(c.params.local_ts);
-    ci.remote_ts = to_string(c.params.remote_ts);
-    ci.mode = c.params.mode;
-    ci.udp_encapsulation = c.params.udp_encapsulation;
-    ci.state = c.replaced ? "REKEYED" : c.rekeying ? "REKEYING" : "INSTALLED";
-    i.children.push_back(std::move(ci));
-  }
+    ci.name = p.child;
+    ci.unique_id = p.unique_id;
+    ci.spi_in = p.spi_in;
+    ci.spi_out = p.spi_out;
+    ci.algorithms = algorithms;
+    ci.local_ts = to_string(p.local_ts);
+    ci.remote_ts = to_string(p.remote_ts);
+    ci.mode = p.mode;
+    ci.udp_encapsulation = p.udp_encapsulation;
+    ci.state = std::move(state);
+    return ci;
+  };
+  for (const ChildSa& c : children_)
+    i.children.push_back(child_info(c.params, c.algorithms,
+                                    c.replaced   ? "REKEYED"
+                                    : c.rekeying ? "REKEYING"
+                                                 : "INSTALLED"));
+  // Deleted after a rekeying, its inbound SA kept until the peer confirms.
+  for (const RetiringChild& r : retiring_)
+    i.children.push_back(child_info(r.params, r.algorithms, "DELETING"));
   return i;
 }
 

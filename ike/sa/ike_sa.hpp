@@ -53,7 +53,8 @@ struct ChildSaInfo {
   ChildMode mode = ChildMode::Tunnel;
   bool udp_encapsulation = false;
   // INSTALLED; REKEYING (our CREATE_CHILD_SA for it is out); REKEYED (a newer CHILD_SA replaces
-  // it, the DELETE is awaited).
+  // it, the peer's DELETE is awaited); DELETING (we deleted it after rekeying, the peer's
+  // confirmation is awaited; it still takes inbound packets).
   std::string state = "INSTALLED";
 };
 
@@ -193,13 +194,21 @@ class IkeSa {
     bool rekeying = false;  // our CREATE_CHILD_SA for it is queued or outstanding
     bool replaced = false;  // a newer CHILD_SA took over; its DELETE is on the way
   };
-  // What an exchange that creates a CHILD_SA feeds its KEYMAT (RFC 7296 §2.17): the nonces of that
-  // exchange, its DH secret (PFS, else empty), and whether we initiated it (the "i" keys then
-  // protect what we send).
-  struct ChildKeyInput {
+  // The exchange that creates a CHILD_SA: what it feeds the KEYMAT (RFC 7296 §2.17: its nonces,
+  // its DH secret with PFS, else empty; whether we initiated it, so its "i" keys protect what we
+  // send), and for a rekeying the CHILD_SA it replaces (ChildSaParams::replaces).
+  struct ChildCreation {
     ByteView shared_secret;
     ByteView ni, nr;
     bool we_initiated = false;
+    uint32_t replaces = 0;
+  };
+  // A CHILD_SA we deleted after rekeying: its inbound SA stays in the data plane until the peer
+  // confirms the DELETE (the peer may still send on it meanwhile), at the latest until `until`.
+  struct RetiringChild {
+    ChildSaParams params;
+    std::string algorithms;
+    Timestamp until{0};
   };
   // One CREATE_CHILD_SA request of ours (queued or outstanding), in sending order.
   struct RekeyRequest {
@@ -293,7 +302,7 @@ class IkeSa {
   ChildSa* install_child(const ChildConfig& cfg, const Proposal& selected, uint32_t spi_in,
                          uint32_t spi_out, std::vector<TrafficSelector> local_ts,
                          std::vector<TrafficSelector> remote_ts, ChildMode mode,
-                         const ChildKeyInput& keymat, Actions& out);
+                         const ChildCreation& creation, Actions& out);
   // rekey_time with jitter (up to 10 % earlier, never past life_time), as strongSwan's
   // rand_time does, so that both ends do not start rekeying the same CHILD_SA at once.
   uint64_t jittered_rekey_time(const ChildConfig& cfg) const;
@@ -327,8 +336,11 @@ class IkeSa {
   void handle_create_child_request(const std::vector<Payload>& inner, uint32_t message_id,
                                    Actions& out);
   void handle_create_child_response(const std::vector<Payload>& inner, Timestamp now, Actions& out);
-  // Removes the CHILD_SA at once and tells the peer with an INFORMATIONAL DELETE.
+  // Sends an INFORMATIONAL DELETE for the CHILD_SA; it leaves the data plane once the peer
+  // confirms (retire_confirmed) or after a grace period (retire_expired).
   void delete_child(uint32_t unique_id, const std::string& why, Timestamp now, Actions& out);
+  void retire_confirmed(const std::vector<Payload>& response, Actions& out);
+  void retire_expired(Timestamp now, Actions& out);
 
   // --- ike_sa_srflx.cpp: refreshing the server-reflexive endpoint (IKE-ME, ikeme extension)
   // A registration behind a NAT with ConnectionConfig::srflx_refresh set.
@@ -388,6 +400,7 @@ class IkeSa {
   std::vector<TrafficSelector> pending_tsi_, pending_tsr_;
   std::vector<ChildSa> children_;
   std::deque<RekeyRequest> rekeys_;
+  std::vector<RetiringChild> retiring_;
   // CHILD_SAs to rekey again later (the peer answered TEMPORARY_FAILURE), by unique id.
   std::vector<std::pair<uint32_t, Timestamp>> rekey_retries_;
 

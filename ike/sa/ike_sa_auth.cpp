@@ -256,15 +256,15 @@ IkeSa::ChildSa* IkeSa::install_child(const ChildConfig& cfg, const Proposal& sel
                                      uint32_t spi_in, uint32_t spi_out,
                                      std::vector<TrafficSelector> local_ts,
                                      std::vector<TrafficSelector> remote_ts, ChildMode mode,
-                                     const ChildKeyInput& keymat, Actions& out) {
+                                     const ChildCreation& creation, Actions& out) {
   auto algs = esp_algorithms(selected);
   if (!algs) {
     log(out, 0, "CHILD_SA " + cfg.name + " not created: " + algs.error(), Subsystem::CHD);
     return nullptr;
   }
   auto sizes = crypto::sk_key_sizes({algs->encr, algs->key_bits, algs->integ});
-  auto keys = crypto::derive_child_sa_keys(*prf_, keys_.sk_d, keymat.shared_secret, keymat.ni,
-                                           keymat.nr, *sizes);
+  auto keys = crypto::derive_child_sa_keys(*prf_, keys_.sk_d, creation.shared_secret, creation.ni,
+                                           creation.nr, *sizes);
   if (!keys) {
     log(out, 0, "CHILD_SA key derivation failed: " + keys.error().detail, Subsystem::CHD);
     return nullptr;
@@ -279,7 +279,7 @@ IkeSa::ChildSa* IkeSa::install_child(const ChildConfig& cfg, const Proposal& sel
   c.spi_out = spi_out;
   c.algorithms = *algs;
   // "i" keys protect traffic from the initiator of the exchange that created the CHILD_SA.
-  const bool i_side = keymat.we_initiated;
+  const bool i_side = creation.we_initiated;
   c.encr_key_out = i_side ? keys->encr_i : keys->encr_r;
   c.integ_key_out = i_side ? keys->integ_i : keys->integ_r;
   c.encr_key_in = i_side ? keys->encr_r : keys->encr_i;
@@ -293,6 +293,8 @@ IkeSa::ChildSa* IkeSa::install_child(const ChildConfig& cfg, const Proposal& sel
   c.udp_encapsulation = nat_local_ || nat_remote_ || nat_fake_;
   c.rekey_time_s = jittered_rekey_time(cfg);
   c.life_time_s = cfg.life_time_s;
+  c.replaces = creation.replaces;
+  c.outbound_after_replaced = creation.replaces != 0 && !creation.we_initiated;
   child.algorithms = describe(selected);
   log(out, 0,
       "CHILD_SA " + cfg.name + "{" + std::to_string(c.unique_id) + "} established with SPIs " +

@@ -34,6 +34,19 @@ void IkeSa::handle_informational_request(const Message& m, const std::vector<Pay
       auto it = std::find_if(children_.begin(), children_.end(),
                              [&](const ChildSa& c) { return c.params.spi_out == out_spi; });
       if (it == children_.end()) {
+        // One we deleted ourselves after a rekeying, both DELETEs crossing: it goes now.
+        auto r = std::find_if(retiring_.begin(), retiring_.end(),
+                              [&](const RetiringChild& c) { return c.params.spi_out == out_spi; });
+        if (r != retiring_.end()) {
+          out.children.push_back(ChildSaEvent{ChildSaEvent::Kind::Deleted, r->params});
+          log(out, 0,
+              "CHILD_SA " + r->params.child + "{" + std::to_string(r->params.unique_id) +
+                  "} closed (the peer deleted it too)",
+              Subsystem::CHD);
+          deleted_ours.push_back(spi_bytes(r->params.spi_in));
+          retiring_.erase(r);
+          continue;
+        }
         log(out, 1, "received DELETE for unknown ESP CHILD_SA with SPI " + to_hex(spi),
             Subsystem::CHD);
         continue;
@@ -66,6 +79,7 @@ void IkeSa::handle_informational_request(const Message& m, const std::vector<Pay
 
 void IkeSa::handle_informational_response(const std::vector<Payload>& inner, Timestamp now,
                                           Actions& out) {
+  retire_confirmed(inner, out);
   if (state_ == State::Established) take_server_reflexive_answer(inner, now, out);
   if (state_ == State::Deleting) {
     delete_children(out);

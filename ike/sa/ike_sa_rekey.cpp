@@ -21,6 +21,9 @@ constexpr size_t kNonceSize = 32;
 // How long to wait before trying again when the peer answers TEMPORARY_FAILURE (RFC 7296
 // §2.25: it is busy with the same SA, e.g. rekeying it itself).
 constexpr Duration kTemporaryFailureRetry{5000};
+// How long a CHILD_SA we deleted after rekeying keeps its inbound SA if the peer's response does
+// not confirm the DELETE (it answers without a DELETE payload when it had deleted it already).
+constexpr Duration kRetireGrace{10000};
 
 std::string child_label(const ChildSaParams& p) {
   return p.child + "{" + std::to_string(p.unique_id) + "}";
@@ -294,7 +297,7 @@ void IkeSa::handle_create_child_request(const std::vector<Payload>& inner, uint3
   const ChildMode mode =
       req.transport && old.mode == ChildMode::Transport ? ChildMode::Transport : ChildMode::Tunnel;
   ChildSa* fresh = install_child(*cfg, *chosen, spi_in, spi_value(chosen->spi), n_tsr, n_tsi, mode,
-                                 {shared, req.nonce->data, nr, false}, out);
+                                 {shared, req.nonce->data, nr, false, old.unique_id}, out);
   std::fill(shared.begin(), shared.end(), 0);
   if (!fresh) return answer(NotifyType::NO_PROPOSAL_CHOSEN);
   const uint32_t new_id = fresh->params.unique_id;
@@ -412,9 +415,9 @@ void IkeSa::handle_create_child_response(const std::vector<Payload>& inner, Time
   const ChildMode mode = resp.transport && old_params.mode == ChildMode::Transport
                              ? ChildMode::Transport
                              : ChildMode::Tunnel;
-  ChildSa* fresh =
-      install_child(*cfg, *accepted, r.spi_in, spi_value(accepted->spi), resp.tsi->selectors,
-                    resp.tsr->selectors, mode, {shared, r.ni, resp.nonce->data, true}, out);
+  ChildSa* fresh = install_child(*cfg, *accepted, r.spi_in, spi_value(accepted->spi),
+                                 resp.tsi->selectors, resp.tsr->selectors, mode,
+                                 {shared, r.ni, resp.nonce->data, true, r.old_id}, out);
   std::fill(shared.begin(), shared.end(), 0);
   if (!fresh) return refuse("it could not be installed");
   const ChildSaParams new_params = fresh->params;
@@ -445,20 +448,48 @@ void IkeSa::handle_create_child_response(const std::vector<Payload>& inner, Time
 }
 
 void IkeSa::delete_child(uint32_t unique_id, const std::string& why, Timestamp now, Actions& out) {
-  ChildSa* c = find_child(unique_id);
-  if (!c) return;
-  const ChildSaParams p = c->params;
+  auto it = std::find_if(children_.begin(), children_.end(),
+                         [&](const ChildSa& c) { return c.params.unique_id == unique_id; });
+  if (it == children_.end()) return;
+  const ChildSaParams& p = it->params;
   log(out, 1,
       "deleting CHILD_SA " + child_label(p) + " (" + why + "), SPIs " + hex32(p.spi_in) + "_i " +
           hex32(p.spi_out) + "_o",
       Subsystem::CHD);
-  out.children.push_back(ChildSaEvent{ChildSaEvent::Kind::Deleted, p});
-  std::erase_if(children_, [&](const ChildSa& k) { return k.params.unique_id == unique_id; });
-  log(out, 0, "CHILD_SA " + child_label(p) + " closed", Subsystem::CHD);
   queue_request(ExchangeType::INFORMATIONAL,
                 {Payload{PayloadType::DELETE, false,
                          DeletePayload{ProtocolId::ESP, 4, {spi_bytes(p.spi_in)}}}},
                 now, out);
+  retiring_.push_back(RetiringChild{p, it->algorithms, now + kRetireGrace});
+  children_.erase(it);
+}
+
+void IkeSa::retire_confirmed(const std::vector<Payload>& response, Actions& out) {
+  for (const Payload& pl : response) {
+    const auto* d = pl.as<DeletePayload>();
+    if (!d || d->protocol != ProtocolId::ESP) continue;
+    for (const Bytes& spi : d->spis) {
+      // The peer names its inbound SPI: our outbound one.
+      auto it = std::find_if(retiring_.begin(), retiring_.end(), [&](const RetiringChild& r) {
+        return r.params.spi_out == spi_value(spi);
+      });
+      if (it == retiring_.end()) continue;
+      out.children.push_back(ChildSaEvent{ChildSaEvent::Kind::Deleted, it->params});
+      log(out, 0, "CHILD_SA " + child_label(it->params) + " closed", Subsystem::CHD);
+      retiring_.erase(it);
+    }
+  }
+}
+
+void IkeSa::retire_expired(Timestamp now, Actions& out) {
+  std::erase_if(retiring_, [&](const RetiringChild& r) {
+    if (now < r.until) return false;
+    out.children.push_back(ChildSaEvent{ChildSaEvent::Kind::Deleted, r.params});
+    log(out, 0,
+        "CHILD_SA " + child_label(r.params) + " closed (the peer did not confirm its DELETE)",
+        Subsystem::CHD);
+    return true;
+  });
 }
 
 bool IkeSa::expire_replaced_child(uint32_t unique_id, Timestamp now, Actions& out) {

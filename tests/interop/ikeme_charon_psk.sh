@@ -20,14 +20,15 @@
 #   sigterm     SIGTERM to ikeme-peer (both roles): it sends DELETE, charon's SA disappears,
 #               ikeme-peer exits 0
 # and, beyond those: COOKIEs demanded by ikeme (also combined with INVALID_KE_PAYLOAD), ikeme
-# as initiator answered with INVALID_KE_PAYLOAD, charon deleting only the CHILD_SA, charon
-# rekeying the CHILD_SA (ikeme answers, the IKE SA stays) and the IKE SA (ikeme answers
-# NO_ADDITIONAL_SAS, charon reauthenticates), and
-# INITIAL_CONTACT after either initiator lost its state (SIGKILL and restart).
+# as initiator answered with INVALID_KE_PAYLOAD, charon deleting only the CHILD_SA, rekeying
+# the CHILD_SA with CREATE_CHILD_SA started by charon (swanctl --rekey) and by ikeme (ikemectl
+# rekey), also with PFS, charon rekeying the IKE SA (ikeme answers NO_ADDITIONAL_SAS, charon
+# reauthenticates), and INITIAL_CONTACT after either initiator lost its state (SIGKILL and
+# restart).
 # ikeme runs with esp_backend auto (the userspace data plane on this ESP-less kernel); traffic
 # through the tunnels is tested by tests/interop/userspace_esp.sh.
-# charon's rekeying timers are off (only the rekey cases rekey, on demand); both sides use short retransmission
-# settings (1 s, base 1.2, 3 tries).
+# charon's timed rekeying is off (the rekey cases start it by hand); both sides use short
+# retransmission settings (1 s, base 1.2, 3 tries).
 #
 # usage: tests/interop/ikeme_charon_psk.sh [IKEME_PEER [IKEMECTL [CASE_FILTER]]]
 #   defaults: build/release/peer/ikeme-peer build/release/peer/ctl/ikemectl; CASE_FILTER
@@ -723,41 +724,64 @@ case_sigterm() {
 # ---------------------------------------------------------------------------------------------
 # Beyond the basics: what charon does with ikeme's limits and restarts
 
-# charon rekeys the CHILD_SA (as it would after rekey_time): ikeme answers as responder of the
-# CREATE_CHILD_SA, charon deletes the old CHILD_SA, and the IKE SA stays the same (rekeying under
-# traffic, both directions and PFS: tests/interop/child_rekey.sh).
+# A CHILD_SA rekeying (CREATE_CHILD_SA with REKEY_SA), started by charon (`swanctl --rekey`, as
+# after its rekey_time) or by ikeme (`ikemectl rekey`, as after its soft lifetime), with or
+# without PFS: the same IKE SA on both sides, one CHILD_SA each with new SPIs, and charon closed
+# the old one.
 case_rekey_child() {
-  begin_case "[rekey/charon-rekeys-child]" || return 0
-  if start_pair direct resp && check_up "SAs up"; then
-    local tag=$CASE_TAG il cl ike exp_ike exp_esp old_spi new_spi
-    IFS="|" read -r _ _ _ exp_ike exp_esp <<<"${PROPOSALS[0]}"
+  local by=$1 pfs=$2
+  begin_case "[rekey/$by-rekeys-child${pfs:+/pfs}]" || return 0
+  local esp=aes128gcm16
+  [[ -n "$pfs" ]] && esp=aes128gcm16-x25519
+  if start_pair direct resp esp="$esp" && check_up "SAs up"; then
+    local tag=$CASE_TAG il cl old_ike old_in name ike exp_ike exp_esp
+    IFS='|' read -r name ike _ exp_ike exp_esp <<<"${PROPOSALS[0]}"
     il=$(ikeme_log "$IK") cl=$(charon_log "$CH")
-    ike=$(ikeme_ike_get "$IK" peer initiator-spi)
-    old_spi=$(ikeme_child_get "$IK" peer peer spi-in)
-    check "$tag swanctl --rekey --child peer" charon_swanctl "$CH" --rekey --child peer
-    check_log "$tag ikeme answered the rekey" "$il" \
-      'CHILD_SA peer\{1\} rekeyed by the peer as peer\{2\}'
-    if ikm_wait_until 5 grep -q 'CHILD_SA peer{1} closed' "$il"; then
-      check_pass "$tag ikeme closed the old CHILD_SA on charon's DELETE"
+    old_ike=$(ikeme_ike_get "$IK" peer initiator-spi)
+    old_in=$(ikeme_child_get "$IK" peer peer spi-in)
+    if [[ $by == charon ]]; then
+      check "$tag swanctl --rekey --child peer" charon_swanctl "$CH" --rekey --child peer
     else
-      check_fail "$tag ikeme closed the old CHILD_SA on charon's DELETE"
+      check "$tag ikemectl rekey" ikeme_ctl "$IK" rekey --child-id "$(ikeme_child_get "$IK" peer peer uniqueid)"
     fi
-    check_log "$tag charon closed the old CHILD_SA" "$cl" 'closing CHILD_SA peer\{1\} with SPIs'
-    new_spi=$(ikeme_child_get "$IK" peer peer spi-in)
-    check "$tag a new CHILD_SA ($old_spi -> $new_spi)" test -n "$new_spi" -a "$new_spi" != "$old_spi"
-    check_eq "$tag the same IKE SA on ikeme" "$ike" "$(ikeme_ike_get "$IK" peer initiator-spi)"
-    check_eq "$tag one IKE SA on ikeme" 1 "$(ikeme_count_sas "$IK")"
-    check_eq "$tag one IKE SA on charon" 1 "$(charon_count_ike "$CH")"
-    check "$tag charon did not reauthenticate" bash -c "! grep -q reauthenticat '$cl'"
-    check_sa_pair "$exp_ike" "$exp_esp"
+    if ikm_wait_until 5 rekeyed "$old_in"; then
+      check_pass "$tag one new CHILD_SA on both sides"
+    else
+      check_fail "$tag one new CHILD_SA on both sides" "ikeme: $(ikeme_ctl "$IK" list-sas 2>&1 | tr '\n' ' ')"
+    fi
+    check_eq "$tag the same IKE SA (a rekeying, not a reauthentication)" "$old_ike" \
+      "$(ikeme_ike_get "$IK" peer initiator-spi)"
+    if [[ $by == charon ]]; then
+      check_log "$tag ikeme answered the rekeying" "$il" 'CHILD_SA peer\{[0-9]+\} rekeyed by the peer as peer\{[0-9]+\}'
+      check_log "$tag charon deleted the old CHILD_SA" "$cl" 'closing CHILD_SA peer\{[0-9]+\}'
+    else
+      check_log "$tag ikeme rekeyed" "$il" 'CHILD_SA peer\{[0-9]+\} rekeyed as peer\{[0-9]+\}; deleting the old one'
+      check_log "$tag charon closed the old CHILD_SA on ikeme's DELETE" "$cl" 'closing CHILD_SA peer\{[0-9]+\}'
+    fi
+    if [[ -n "$pfs" ]]; then
+      check_log "$tag the rekeying carried KE payloads" "$il" 'CREATE_CHILD_SA (request|response) [0-9]+ \[ .*KE'
+      check "$tag the new CHILD_SA names the PFS group" bash -c \
+        "'$IKEMECTL' --socket '$(ikeme_sock "$IK")' list-sas | grep -q 'CURVE_25519'"
+    else
+      check_sa_pair "$exp_ike" "$exp_esp"
+    fi
   fi
   end_case
 }
 
+# rekeyed OLD_SPI_IN: one INSTALLED CHILD_SA on each side, ikeme's inbound SPI is not OLD_SPI_IN,
+# and the SPIs cross (ikeme in = charon out).
+rekeyed() {
+  local in
+  in=$(ikeme_child_get "$IK" peer peer spi-in)
+  [[ -n "$in" && "$in" != "$1" && "$(ikeme_child_get "$IK" peer peer state)" == INSTALLED &&
+    "$(ikeme_ctl "$IK" --json list-sas | grep -o '"spi-in"' | wc -l)" == 1 &&
+    "$(charon_child_get "$CH" peer peer spi-out)" == "$in" ]]
+}
+
 # charon rekeys the IKE SA (as it would after the connection's rekey_time): ikeme answers
-# NO_ADDITIONAL_SAS (IKE SA rekeying is not implemented), and charon 5.9.8 then reauthenticates
-# (deletes the IKE SA and sets up a new one). Afterwards both sides hold exactly one, matching,
-# IKE SA with new SPIs.
+# NO_ADDITIONAL_SAS, and charon 5.9.8 reauthenticates instead (a new IKE SA with new SPIs, the old
+# one deleted). Afterwards both sides hold exactly one, matching, IKE SA with its CHILD_SA.
 case_rekey_ike() {
   begin_case "[rekey/charon-rekeys-ike]" || return 0
   if start_pair direct resp && check_up "SAs up"; then
@@ -772,7 +796,7 @@ case_rekey_ike() {
       check_fail "$tag charon reauthenticated: one new IKE SA on both sides" \
         "ikeme $(ikeme_count_sas "$IK") SA(s), charon $(charon_count_ike "$CH") established"
     fi
-    check_log "$tag ikeme refused the IKE SA rekey" "$il" \
+    check_log "$tag ikeme refused to rekey the IKE SA" "$il" \
       'generating CREATE_CHILD_SA response [0-9]+ \[ N\(NO_ADD_SAS\) \]'
     check_log "$tag charon fell back to reauthentication" "$cl" \
       'peer seems to not support IKE rekeying, starting reauthentication'
@@ -858,7 +882,10 @@ case_dpd_ikeme
 case_dpd_charon
 case_sigterm init
 case_sigterm resp
-case_rekey_child
+case_rekey_child charon ""
+case_rekey_child ikeme ""
+case_rekey_child charon pfs
+case_rekey_child ikeme pfs
 case_rekey_ike
 case_initial_contact init
 case_initial_contact resp

@@ -145,6 +145,21 @@ TEST_CASE("xfrm firewall: nftables scripts per CHILD_SA", "[esp][xfrm]") {
   const std::string remove = nft_child_remove_script(5, 0x1c0e0005);
   CHECK(remove.find("delete element inet ikeme children_out { 470679557 }") != std::string::npos);
   CHECK(remove.find("delete chain inet ikeme child_5_in") != std::string::npos);
+
+  // A rekeyed CHILD_SA (8) shares 5's reqid: it takes the map entries over in one transaction,
+  // deleting before adding, and 5's removal leaves them alone.
+  const std::string take_over =
+      nft_child_add_script(8, 0x1c0e0005, {ts("10.1.0.0/24")}, {ts("10.2.0.0/24")}, true);
+  const size_t del = take_over.find("delete element inet ikeme children_in { 470679557 }");
+  const size_t re =
+      take_over.find("add element inet ikeme children_in { 470679557 : jump child_8_in }");
+  REQUIRE(del != std::string::npos);
+  REQUIRE(re != std::string::npos);
+  CHECK(del < re);
+  CHECK(nft_child_add_script(8, 7, {}, {}).find("delete element") == std::string::npos);
+  const std::string keep = nft_child_remove_script(5, 0x1c0e0005, true);
+  CHECK(keep.find("children_in") == std::string::npos);
+  CHECK(keep.find("delete chain inet ikeme child_5_in") != std::string::npos);
 }
 
 TEST_CASE("xfrm events: expire and acquire messages decode", "[esp][xfrm]") {

@@ -306,3 +306,38 @@ TEST_CASE("the soft lifetime is rekey_time with up to 10 % jitter", "[sa][sim][r
     }
   }
 }
+
+TEST_CASE("the old CHILD_SA keeps taking packets until the peer confirms its DELETE",
+          "[sa][sim][rekey]") {
+  auto p = established_pair("aes128gcm16", "aes128gcm16");
+  const uint32_t old_a = live_children(*p->a).at(0).unique_id;
+  const uint32_t old_b = live_children(*p->b).at(0).unique_id;
+  // bob's first answer to the DELETE is lost; alice retransmits after 4 s.
+  bool dropped = false;
+  p->net.drop = [&](const InFlight& d) {
+    if (dropped || d.sender != "bob" || exchange_of(d) != 37 || !is_response(d)) return false;
+    dropped = true;
+    return true;
+  };
+  REQUIRE(rekey(*p, *p->a, old_a).ok());
+  p->net.run();
+  REQUIRE(dropped);
+  // alice sends on the new CHILD_SA; the old one still decrypts what bob sent before.
+  auto la = live_children(*p->a);
+  REQUIRE(la.size() == 2);
+  const ChildSaParams& fresh_a = la[1];
+  CHECK(fresh_a.replaces == old_a);
+  CHECK_FALSE(fresh_a.outbound_after_replaced);
+  auto sa = p->a->sas()[0];
+  REQUIRE(sa.children.size() == 2);
+  CHECK(sa.children[0].state == "INSTALLED");
+  CHECK(sa.children[1].state == "DELETING");
+  // bob, the responder, sends on the new CHILD_SA only once the old one is removed.
+  auto lb = live_children(*p->b);
+  REQUIRE(lb.size() == 1);
+  CHECK(lb[0].replaces == old_b);
+  CHECK(lb[0].outbound_after_replaced);
+  p->net.advance(Duration(5000));
+  require_one_matching_child(*p, old_a);
+  CHECK_FALSE(p->a->logged("did not confirm"));
+}

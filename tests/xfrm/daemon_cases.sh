@@ -10,8 +10,12 @@
 #                 SIGTERM leave no SA, policy or route behind
 #   ikeme-nat     the same through a NAT (topo_nat): ESP-in-UDP on port 4500, decapsulated by
 #                 the kernel on ikeme's NAT-T socket
+#                 then CHILD_SA rekeying (CREATE_CHILD_SA) started by left, then by right, each
+#                 while left pings right without pause: every echo answered, new SPIs in the
+#                 kernel under the same reqid, the old SAs gone, the same IKE SA
 #   ikeme-charon  ikeme (left) and charon 5.9.8 with kernel-netlink (right): ping both ways,
-#                 counters on both sides
+#                 counters on both sides; rekeying started by ikeme, then by charon
+#                 (swanctl --rekey), under ping, as above
 # usage: daemon_cases.sh IKEME_PEER IKEMECTL
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -57,6 +61,54 @@ ping_both() {
   check "$1: ping left -> right through the kernel's tunnel" netns_ping left "$TOPO_LEFT_INNER" "$TOPO_RIGHT_INNER" 3
   check "$1: ping right -> left through the kernel's tunnel" netns_ping right "$TOPO_RIGHT_INNER" "$TOPO_LEFT_INNER" 3
 }
+# ikeme_children NAME: "uniqueid:state" of every CHILD_SA of the first IKE SA, space-separated.
+ikeme_children() {
+  ikeme_ctl "$1" --json list-sas 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+sas = json.load(sys.stdin).get("sas", [])
+print(" ".join("%s:%s" % (c["uniqueid"], c["state"]) for c in (sas[0]["child-sas"] if sas else [])))'
+}
+# reqids NS: the distinct reqids of NS's kernel SAs.
+reqids() { nsx "$1" ip xfrm state | { grep -o 'reqid [0-9]*' || true; } | sort -u | awk '{print $2}' | xargs; }
+kernel_sa_count() { nsx "$1" ip -o xfrm state | grep -vc 'spi 0x00000000' || true; }
+# one_new_child NAME OLD_ID: exactly one CHILD_SA, installed, not OLD_ID.
+one_new_child() {
+  local c
+  c=$(ikeme_children "$1")
+  [[ $c =~ ^[0-9]+:INSTALLED$ && ${c%%:*} != "$2" ]]
+}
+
+# rekey_under_ping TAG CMD...: runs CMD (which starts a rekeying) while left pings right 150
+# times back to back, then checks that every echo was answered, left holds one new CHILD_SA
+# (charon: right's SPIs changed), the kernel SAs kept their reqid and the IKE SA stayed.
+rekey_under_ping() {
+  local tag=$1 old_id old_spi old_reqid ike_id pid rc=0 failed_before=$IKM_CHECKS_FAILED
+  shift
+  old_id=$(ikeme_child_get left peer peer uniqueid)
+  old_spi=$(ikeme_child_get left peer peer spi-in)
+  old_reqid=$(reqids left)
+  ike_id=$(ikeme_ike_get left peer uniqueid)
+  netns_spawn left "$IKM_RUN_DIR/ping-$tag.log" /usr/bin/python3 "$IKM_LIB_DIR/icmp_ping.py" \
+    "$TOPO_LEFT_INNER" "$TOPO_RIGHT_INNER" 150
+  pid=$NETNS_SPAWN_PID
+  sleep 0.2
+  "$@" >/dev/null 2>&1 || true
+  check "$tag: left holds one new CHILD_SA" ikm_wait_until 10 one_new_child left "$old_id"
+  wait "$pid" || rc=$?
+  check_eq "$tag: every echo answered during the rekeying" 0 "$rc"
+  check_ne "$tag: new inbound SPI on left" "$old_spi" "$(ikeme_child_get left peer peer spi-in)"
+  check_eq "$tag: the IKE SA stays (a rekeying, not a reauthentication)" "$ike_id" \
+    "$(ikeme_ike_get left peer uniqueid)"
+  check "$tag: the old kernel SAs are gone on left" ikm_wait_until 5 test "$(kernel_sa_count left)" -eq 2
+  check_eq "$tag: the new kernel SAs kept the reqid" "$old_reqid" "$(reqids left)"
+  check "$tag: the new CHILD_SA carries traffic" netns_ping left "$TOPO_LEFT_INNER" "$TOPO_RIGHT_INNER" 3
+  check "$tag: list-sas counts it" test "$(ikeme_child_get left peer peer packets-in)" -ge 3
+  if ((IKM_CHECKS_FAILED > failed_before)); then
+    nsx left ip xfrm state >&2 || true
+    ikeme_dump_logs left
+  fi
+}
+
 ikeme_side() {
   local name=$1 local=$2 remote=$3 lts=$4 rts=$5 id=$6 peer_id=$7 daemon=$8
   shift 8
@@ -95,6 +147,10 @@ ikeme_pair() {
     check "$tag: list-sas bytes-out on left" test "$(ikeme_child_get left peer peer bytes-out)" -gt 0
     check "$tag: firewall counted left's tunnelled input" \
       bash -c "ip netns exec $(ns left) nft list ruleset | grep -A2 'chain child_.*_in' | grep -Eq 'counter packets [1-9]'"
+    if ((!natt)); then
+      rekey_under_ping "$tag-rekey-left" ikeme_ctl left rekey --child-id "$(ikeme_child_get left peer peer uniqueid)"
+      rekey_under_ping "$tag-rekey-right" ikeme_ctl right rekey --child-id "$(ikeme_child_get right peer peer uniqueid)"
+    fi
     ikeme_ctl left terminate --ike peer --timeout 5 >/dev/null 2>&1 || true
     ikeme_wait_no_sa left 5 || true
     check "$tag: terminate removed left's SAs, policies and routes" ikm_wait_until 5 kernel_empty left
@@ -138,6 +194,13 @@ if ikeme_wait_sa left peer peer 20 && charon_wait_sa right peer peer 5; then
   check "ikeme-charon: ikeme's kernel SAs count >= 12 packets" test "$(sa_packets left)" -ge 12
   check "ikeme-charon: charon's kernel SAs count >= 12 packets" test "$(sa_packets right)" -ge 12
   check "ikeme-charon: list-sas packets-out on ikeme" test "$(ikeme_child_get left peer peer packets-out)" -ge 6
+  charon_spi=$(charon_child_get right peer peer spi-in)
+  rekey_under_ping ikeme-charon-rekey-ikeme ikeme_ctl left rekey --child-id "$(ikeme_child_get left peer peer uniqueid)"
+  check_ne "ikeme-charon: charon's inbound SPI changed" "$charon_spi" "$(charon_child_get right peer peer spi-in)"
+  charon_spi=$(charon_child_get right peer peer spi-in)
+  rekey_under_ping ikeme-charon-rekey-charon charon_swanctl right --rekey --child peer
+  check_ne "ikeme-charon: charon's inbound SPI changed again" "$charon_spi" "$(charon_child_get right peer peer spi-in)"
+  check "ikeme-charon: charon closed the rekeyed CHILD_SAs" grep -q "closing CHILD_SA" "$(charon_log right)"
 else
   check_fail "ikeme-charon: SAs established"
   ikeme_dump_logs left
