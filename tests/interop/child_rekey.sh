@@ -266,6 +266,10 @@ ping_finish() {
   [[ -n "$lost" ]] || lost="(no result)"
   if [[ "$lost" == none ]]; then n=0; elif [[ "$lost" == "(no result)" ]]; then n=999; else n=$(wc -w <<<"$lost"); fi
   check "$tag: the ping through the tunnel lost at most $max ($summary; lost: $lost)" test "$n" -le "$max"
+  if ((n == 999)); then
+    echo "  the ping's output:"
+    tail -n 5 "$PING_LOG" | sed 's/^/    /'
+  fi
   if ((n > 0 && n < 999)); then
     # For the report: when they were sent (to be found in the daemons' logs) and what the
     # ikeme data planes dropped (unknown-spi: ESP on a CHILD_SA not installed yet or any more).

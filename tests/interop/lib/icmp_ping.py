@@ -44,6 +44,7 @@ def echo_reply_seq(data: bytes, addr, ident: int, dst: str):
 
 def paced(sock, src: str, dst: str, count: int, interval: float, ident: int) -> int:
     sent = {}
+    send_errors = {}
     answered = set()
     start = time.monotonic()
     seq = 0
@@ -52,7 +53,10 @@ def paced(sock, src: str, dst: str, count: int, interval: float, ident: int) -> 
         if seq < count and now >= start + seq * interval:
             seq += 1
             sent[seq] = time.time()
-            sock.sendto(echo_request(ident, seq), (dst, 0))
+            try:
+                sock.sendto(echo_request(ident, seq), (dst, 0))
+            except OSError as e:  # e.g. no route while a peer replaces its tunnel: lost
+                send_errors[seq] = e.strerror
             continue
         deadline = start + seq * interval if seq < count else start + (count - 1) * interval + 1.0
         if now >= deadline:
@@ -71,7 +75,8 @@ def paced(sock, src: str, dst: str, count: int, interval: float, ident: int) -> 
     print(f"{src} -> {dst}: {len(answered)}/{count} answered, every {interval} s")
     print("lost: " + (" ".join(str(s) for s in lost) if lost else "none"))
     for s in lost[:20]:
-        print(f"lost {s}: sent at {time.strftime('%H:%M:%S', time.localtime(sent[s]))}.{int(sent[s] * 1000) % 1000:03d}")
+        why = f" (not sent: {send_errors[s]})" if s in send_errors else ""
+        print(f"lost {s}: sent at {time.strftime('%H:%M:%S', time.localtime(sent[s]))}.{int(sent[s] * 1000) % 1000:03d}{why}")
     return 0 if not lost else 1
 
 
