@@ -537,16 +537,7 @@ void IkeSa::handle_auth_response(const std::vector<Payload>& inner, Timestamp no
     return refuse_child("peer chose an ESP proposal we did not offer", now, out);
   const auto& n_tsi = tsi->as<TsPayload>()->selectors;
   const auto& n_tsr = tsr->as<TsPayload>()->selectors;
-  auto within = [](const std::vector<TrafficSelector>& got_ts,
-                   const std::vector<TrafficSelector>& asked) {
-    for (const auto& g : got_ts) {
-      bool ok = false;
-      for (const auto& a : asked) ok = ok || contains(a, g);
-      if (!ok) return false;
-    }
-    return !got_ts.empty();
-  };
-  if (!within(n_tsi, pending_tsi_) || !within(n_tsr, pending_tsr_))
+  if (!all_within(n_tsi, pending_tsi_) || !all_within(n_tsr, pending_tsr_))
     return refuse_child("peer widened the traffic selectors", now, out);
   std::vector<TrafficSelector> own_tsi = n_tsi;
   if (!conn_->vips.empty() && child_cfg_->local_ts.empty()) {

@@ -58,16 +58,6 @@ const Bytes& lowest(const Bytes& a, const Bytes& b) {
   return nonce_less(b, a) ? b : a;
 }
 
-bool all_within(const std::vector<TrafficSelector>& got,
-                const std::vector<TrafficSelector>& asked) {
-  for (const auto& g : got) {
-    bool ok = false;
-    for (const auto& a : asked) ok = ok || contains(a, g);
-    if (!ok) return false;
-  }
-  return !got.empty();
-}
-
 struct CreateChildPayloads {
   const SaPayload* sa = nullptr;
   const NoncePayload* nonce = nullptr;

@@ -193,4 +193,14 @@ bool contains(const TrafficSelector& outer, const TrafficSelector& inner) {
   return i && *i == inner;
 }
 
+bool all_within(const std::vector<TrafficSelector>& got,
+                const std::vector<TrafficSelector>& asked) {
+  for (const auto& g : got) {
+    bool ok = false;
+    for (const auto& a : asked) ok = ok || contains(a, g);
+    if (!ok) return false;
+  }
+  return !got.empty();
+}
+
 }  // namespace ikeme::ike

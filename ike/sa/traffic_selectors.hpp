@@ -33,5 +33,8 @@ std::vector<TrafficSelector> narrow(const std::vector<TrafficSelector>& offered,
 
 // Whether `inner` lies within `outer` (used to check that a responder only narrowed).
 bool contains(const TrafficSelector& outer, const TrafficSelector& inner);
+// Whether every selector of `got` lies within one of `asked`, and `got` is not empty: what a
+// responder answered is a narrowing of what we asked for.
+bool all_within(const std::vector<TrafficSelector>& got, const std::vector<TrafficSelector>& asked);
 
 }  // namespace ikeme::ike

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <memory>
 
 #include "ike/sa/proposals.hpp"
 #include "sim_network.hpp"
@@ -104,9 +105,22 @@ uint8_t exchange_of(const InFlight& d) {
   return d.data.size() > 18 ? d.data[18] : 0;
 }
 bool is_response(const InFlight& d) {
-  return d.data.size() > 19 && (d.data[19] & 0x20);
+  return d.data.size() > 19 && (d.data[19] & 0x20) != 0;
 }
-constexpr uint8_t kCreateChildSa = 36;
+constexpr uint8_t kCreateChildSa = 36, kInformational = 37;
+
+// Makes the network lose the first datagram `sender` sends of `exchange` (request or response);
+// returns the flag that says whether it happened.
+std::shared_ptr<bool> lose_first(Network& net, const std::string& sender, uint8_t exchange,
+                                 bool response) {
+  auto lost = std::make_shared<bool>(false);
+  net.drop = [=](const InFlight& d) {
+    if (*lost || d.sender != sender || exchange_of(d) != exchange || is_response(d) != response)
+      return false;
+    return *lost = true;
+  };
+  return lost;
+}
 
 }  // namespace
 
@@ -241,18 +255,12 @@ TEST_CASE("a rekeying request for a CHILD_SA that is gone gets CHILD_SA_NOT_FOUN
   const uint32_t old_b = live_children(*p->b).at(0).unique_id;
   // bob's first CREATE_CHILD_SA request is lost; alice's rekeying completes meanwhile and
   // deletes the old CHILD_SA, so bob's retransmission names one alice no longer has.
-  bool dropped = false;
-  p->net.drop = [&](const InFlight& d) {
-    if (dropped || d.sender != "bob" || exchange_of(d) != kCreateChildSa || is_response(d))
-      return false;
-    dropped = true;
-    return true;
-  };
+  auto lost = lose_first(p->net, "bob", kCreateChildSa, false);
   REQUIRE(rekey(*p, *p->b, old_b).ok());
   REQUIRE(rekey(*p, *p->a, old_a).ok());
   p->net.run();
   p->net.advance(Duration(10000));
-  REQUIRE(dropped);
+  REQUIRE(*lost);
   require_one_matching_child(*p, old_a);
   CHECK(p->a->logged("answering CHILD_SA_NOT_FOUND"));
   // alice's DELETE came first (bob retransmits after 4 s), so bob's CHILD_SA is already gone.
@@ -281,7 +289,7 @@ TEST_CASE("the responder's replaced CHILD_SA goes at its hard expiry if no DELET
   const uint32_t old_b = live_children(*p->b).at(0).unique_id;
   // alice's DELETE for the old CHILD_SA never reaches bob.
   p->net.drop = [&](const InFlight& d) {
-    return d.sender == "alice" && exchange_of(d) == 37 && !is_response(d);
+    return d.sender == "alice" && exchange_of(d) == kInformational && !is_response(d);
   };
   REQUIRE(rekey(*p, *p->a, old_a).ok());
   p->net.run();
@@ -313,15 +321,10 @@ TEST_CASE("the old CHILD_SA keeps taking packets until the peer confirms its DEL
   const uint32_t old_a = live_children(*p->a).at(0).unique_id;
   const uint32_t old_b = live_children(*p->b).at(0).unique_id;
   // bob's first answer to the DELETE is lost; alice retransmits after 4 s.
-  bool dropped = false;
-  p->net.drop = [&](const InFlight& d) {
-    if (dropped || d.sender != "bob" || exchange_of(d) != 37 || !is_response(d)) return false;
-    dropped = true;
-    return true;
-  };
+  auto lost = lose_first(p->net, "bob", kInformational, true);
   REQUIRE(rekey(*p, *p->a, old_a).ok());
   p->net.run();
-  REQUIRE(dropped);
+  REQUIRE(*lost);
   // alice sends on the new CHILD_SA; the old one still decrypts what bob sent before.
   auto la = live_children(*p->a);
   REQUIRE(la.size() == 2);
