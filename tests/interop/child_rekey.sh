@@ -172,7 +172,7 @@ side_alive() {
 A_KIND='' A_NAME='' B_KIND='' B_NAME=''
 # The current generation: each side's single CHILD_SA (unique id, SPIs).
 GEN_A_UID='' GEN_A_IN='' GEN_A_OUT='' GEN_B_UID=''
-SEEN_UIDS_A=' ' SEEN_UIDS_B=' ' SEEN_SPIS=' '
+SEEN_UIDS_A=' ' SEEN_SPIS=' '
 
 # one_child_each: sets NOW_* if A and B list exactly one CHILD_SA each and the SPIs cross-match.
 one_child_each() {
@@ -193,7 +193,7 @@ new_generation() {
 take_generation() {
   GEN_A_UID=$NOW_A_UID GEN_A_IN=$NOW_A_IN GEN_A_OUT=$NOW_A_OUT
   GEN_B_UID=$NOW_B_UID
-  SEEN_UIDS_A+="$GEN_A_UID " SEEN_UIDS_B+="$GEN_B_UID " SEEN_SPIS+="$GEN_A_IN $GEN_A_OUT "
+  SEEN_UIDS_A+="$GEN_A_UID " SEEN_SPIS+="$GEN_A_IN $GEN_A_OUT "
 }
 
 # Rekeys observed in the current case: "A_OLD_UID A_NEW_UID B_OLD_UID B_NEW_UID OLD_A_IN OLD_A_OUT"
@@ -203,7 +203,7 @@ IKE_A='' IKE_B=''
 # start_generations TAG: the first CHILD_SA and both IKE SAs, as the references.
 start_generations() {
   local tag=$1
-  SEEN_UIDS_A=' ' SEEN_UIDS_B=' ' SEEN_SPIS=' ' REKEYS=()
+  SEEN_UIDS_A=' ' SEEN_SPIS=' ' REKEYS=()
   if ikm_wait_until 5 one_child_each; then
     take_generation
     check_pass "$tag: one CHILD_SA each, SPIs match (${GEN_A_IN}_i ${GEN_A_OUT}_o on left)"
