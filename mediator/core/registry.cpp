@@ -151,8 +151,9 @@ std::vector<Payload> Registry::connect(const std::string& from, const Registrati
     // A's retry with the same id: relayed again, one relay counted.
     existing->second.expires = now + limits_.relay_timeout;
     existing->second.signals_failure = c.signals_failure;
+    existing->second.answered = now;
   } else {
-    relays_.emplace(key, Relay{from, now + limits_.relay_timeout, c.signals_failure});
+    relays_.emplace(key, Relay{from, now + limits_.relay_timeout, c.signals_failure, now});
     ++pending_count_[from];
   }
   commands_.push_back(
@@ -173,14 +174,23 @@ std::vector<Payload> Registry::answer(const std::string& from, const Registratio
                   "ME_RESPONSE for '" + to + "' answers no relayed request", out);
   if (--pending_count_[to] == 0) pending_count_.erase(to);
   const bool initiator_signals = relay->second.signals_failure;
+  const Timestamp due = relay->second.answered + kRelayPacing;
   relays_.erase(relay);
   auto requester = registrations_.find(to);
   if (requester == registrations_.end())
     return refuse(Refusal::Offline, from, "'" + to + "' is no longer registered", out);
-  commands_.push_back(
-      Command{Command::Kind::Send, requester->second.spi, relay_response(c, reg.id), to});
+  Command send{Command::Kind::Send, requester->second.spi, relay_response(c, reg.id), to};
   ++stats_.relayed_responses;
-  log(out, 1, "relaying ME_CONNECT response from '" + from + "' to '" + to + "'");
+  // Only ikeme peers announce the failure signal; the others get the relay paced (kRelayPacing).
+  if (!initiator_signals && now < due) {
+    delayed_.push_back(Delayed{due, std::move(send)});
+    log(out, 1,
+        "relaying ME_CONNECT response from '" + from + "' to '" + to + "' in " +
+            std::to_string((due - now).count()) + " ms (after its own ME_CONNECT's answer)");
+  } else {
+    commands_.push_back(std::move(send));
+    log(out, 1, "relaying ME_CONNECT response from '" + from + "' to '" + to + "'");
+  }
   remember_transaction(to, from, *c.connect_id, initiator_signals, c.signals_failure, now, out);
   return {};
 }
@@ -318,6 +328,11 @@ void Registry::set_directory(Directory directory, Timestamp, Actions& out) {
 }
 
 void Registry::expire(Timestamp now, Actions& out) {
+  std::erase_if(delayed_, [&](Delayed& d) {
+    if (now < d.due) return false;
+    commands_.push_back(std::move(d.command));
+    return true;
+  });
   if (now < last_sweep_ + kSweepInterval) return;
   last_sweep_ = now;
   auto drop = [&](const std::string& requester) {
@@ -350,8 +365,11 @@ void Registry::expire(Timestamp now, Actions& out) {
 }
 
 std::optional<Timestamp> Registry::next_timeout() const {
-  if (relays_.empty() && callbacks_.empty() && transactions_.empty()) return std::nullopt;
-  return last_sweep_ + kSweepInterval;
+  std::optional<Timestamp> t;
+  if (!relays_.empty() || !callbacks_.empty() || !transactions_.empty())
+    t = last_sweep_ + kSweepInterval;
+  for (const Delayed& d : delayed_) t = t ? std::min(*t, d.due) : d.due;
+  return t;
 }
 
 }  // namespace ikeme::mediator

@@ -71,12 +71,26 @@ class Registry final : public ike::MediationHooks {
   size_t pending_relays() const { return relays_.size(); }
   size_t pending_callbacks() const { return callbacks_.size(); }
   size_t remembered_transactions() const { return transactions_.size(); }
+  size_t delayed_relays() const { return delayed_.size(); }
+
+  // The least time between the response to A's ME_CONNECT and the relay of B's answer to A, when
+  // A is not an ikeme peer. strongSwan handles the two messages on different threads; when the
+  // relay is processed first it finds no check list yet ("checklist with id ... not found"),
+  // drops it, and the mediated connection never comes up. An ikeme B answers within a
+  // millisecond in a LAN, close enough for that race (seen in the namespace interop tests).
+  static constexpr ike::Duration kRelayPacing{20};
 
  private:
   struct Relay {  // A asked for B; B's ME_RESPONSE is awaited
     std::string requester;
     ike::Timestamp expires{0};
     bool signals_failure = false;  // A announced that it takes ME_CONNECT_FAILED
+    ike::Timestamp answered{0};    // when A's own ME_CONNECT got its (empty) response
+  };
+  // A command held back until `due` (relay_pacing).
+  struct Delayed {
+    ike::Timestamp due{0};
+    Command command;
   };
   // An endpoint exchange the server completed (B's response relayed to A): while the two check,
   // either may report that every pair failed, and the server passes that on to the other one.
@@ -117,6 +131,7 @@ class Registry final : public ike::MediationHooks {
   std::map<std::pair<std::string, Bytes>, Transaction> transactions_;  // (B, CONNECTID)
   std::map<std::string, size_t> pending_count_;  // requester -> relays + callbacks
   std::vector<Command> commands_;
+  std::vector<Delayed> delayed_;
   MediatorStats stats_;
   ike::Timestamp last_sweep_{0};
 };

@@ -178,14 +178,42 @@ TEST_CASE("mediator: the four-message ME_CONNECT relay", "[mediator]") {
   CHECK(f.net.node("bob").logged(
       "parsed ME_CONNECT request 0 [ N(ME_CID) N(ME_CKEY) N(ME_EP) N(ME_EP) IDp ]"));
   CHECK(f.ms->registry().pending_relays() == 1);
-  // B answers with ME_RESPONSE; the server acknowledges and relays it to A with IDp(B).
+  // B answers with ME_RESPONSE; the server acknowledges and relays it to A with IDp(B). alice
+  // is no ikeme peer (no Vendor ID), and bob answered at once: the relay waits until 20 ms after
+  // alice's own answer, so that strongSwan has taken that in first (Registry::kRelayPacing).
   f.send("bob", connect_response(kAlice));
   CHECK(f.net.node("bob").logged("parsed ME_CONNECT response 2 [ ]"));
+  CHECK(f.ms->registry().delayed_relays() == 1);
+  CHECK_FALSE(f.net.node("alice").logged("parsed ME_CONNECT request 0"));
+  CHECK(f.server->logged("in 20 ms (after its own ME_CONNECT's answer)"));
+  f.net.advance(Duration(19));
+  CHECK_FALSE(f.net.node("alice").logged("parsed ME_CONNECT request 0"));
+  f.net.advance(Duration(1));
+  CHECK(f.ms->registry().delayed_relays() == 0);
   CHECK(f.net.node("alice").logged(
       "parsed ME_CONNECT request 0 [ N(ME_R) N(ME_CID) N(ME_CKEY) N(ME_EP) N(ME_EP) IDp ]"));
   CHECK(f.ms->registry().pending_relays() == 0);
   CHECK(f.ms->stats().relays == 1);
   CHECK(f.ms->stats().relayed_responses == 1);
+}
+
+TEST_CASE("mediator: the relay to an ikeme peer, or a late one, is not held back", "[mediator]") {
+  Fixture f;
+  f.start("alice");
+  f.start("bob");
+  SECTION("an ikeme requester (Vendor ID) takes messages in order") {
+    auto request = connect_request(kBob);
+    request.push_back(mediator::failure_signal_vendor_id());
+    f.send("alice", request);
+  }
+  SECTION("an answer that comes after the pacing interval") {
+    f.send("alice", connect_request(kBob));
+    f.net.advance(Duration(25));
+  }
+  f.clear_logs();
+  f.send("bob", connect_response(kAlice));
+  CHECK(f.ms->registry().delayed_relays() == 0);
+  CHECK(f.net.node("alice").logged("parsed ME_CONNECT request 0 [ N(ME_R)"));
 }
 
 TEST_CASE("mediator: offline and unauthorized peers get the same ME_CONNECT_FAILED", "[mediator]") {
