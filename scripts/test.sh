@@ -44,7 +44,7 @@ sanitizer_tests() {
   # The two XFRM tests (label xfrm) boot a VM under software emulation, about 100 s together:
   # they run once, in the release stage, to keep the suite under 20 minutes on 2 cores. The
   # XFRM backend's pure parts run under the sanitizers with the unit tests. So does
-  # interop_child_rekey (label timing, ~45 s): a zero-loss timing test whose code paths run
+  # interop_child_rekey (label timing, ~50 s): a zero-loss timing test whose code paths run
   # under the sanitizers in interop_charon_psk's rekey cases.
 }
 

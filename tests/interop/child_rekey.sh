@@ -12,11 +12,11 @@
 # drop ESP for an unknown SPI.
 #
 # Cases (PASS/FAIL lines):
-#   ikeme-ikeme     left's child has rekey_time 2s/life_time 4s (right's the default 1h): left
+#   ikeme-ikeme     left's child has rekey_time 3s/life_time 6s (right's the default 1h): left
 #                   rekeys three times (no PFS) while the ping runs
 #   ikeme-pfs       the same with esp_proposals aes128gcm16-x25519 on both, one rekey: it carries
 #                   KE payloads (a fresh x25519 exchange) and the new CHILD_SA lists CURVE_25519
-#   ikeme-charon    ikeme (left, IKE initiator, rekey_time 2s) rekeys towards charon 5.9.8
+#   ikeme-charon    ikeme (left, IKE initiator, rekey_time 3s) rekeys towards charon 5.9.8
 #                   (kernel-libipsec, child rekey_time 1h) twice; charon's log and
 #                   swanctl --list-sas show the replacement
 #   charon-ikeme    charon (left, IKE initiator, child rekey_time 3s, PFS x25519) rekeys towards
@@ -355,14 +355,40 @@ check_no_reauth() {
   check "$1: $2 logged no 'should be rekeyed ... not implemented'" bash -c "! grep -q 'CREATE_CHILD_SA is not implemented' '$log'"
 }
 
+# setup_failed TAG KIND:NAME...: the case's SAs did not come up; dumps the daemons' logs.
+setup_failed() {
+  local tag=$1 side
+  shift
+  check_fail "$tag: SA established"
+  for side in "$@"; do
+    if [[ ${side%%:*} == ikeme ]]; then
+      ikeme_dump_logs "${side#*:}"
+    else
+      charon_dump_logs "${side#*:}" 2>/dev/null || true
+    fi
+  done
+}
+
+# close_case TAG KIND:NAME...: keeps the logs (IKM_KEEP_RUN_DIR), stops the daemons and removes
+# the topology.
+close_case() {
+  local tag=$1 side
+  shift
+  keep_logs "$tag"
+  for side in "$@"; do
+    if [[ ${side%%:*} == ikeme ]]; then ikeme_stop "${side#*:}"; else charon_stop "${side#*:}"; fi
+  done
+  topo_destroy
+}
+
 # ---------------------------------------------------------------------------------------------
 # ikeme_ikeme_case TAG ESP_PROPOSALS REKEYS PING_SECONDS: ikeme <-> ikeme; left's child has
-# rekey_time 2s, life_time 4s.
+# rekey_time 3s, life_time 6s.
 ikeme_ikeme_case() {
   local tag=$1 esp=$2 rekeys=$3 seconds=$4
   topo_direct
   ikeme_side left "$TOPO_LEFT_ADDR" "$TOPO_RIGHT_ADDR" "$TOPO_LEFT_TS" "$TOPO_RIGHT_TS" \
-    left@ikeme.test right@ikeme.test esp_proposals="$esp" child_rekey_time=2s child_life_time=4s
+    left@ikeme.test right@ikeme.test esp_proposals="$esp" child_rekey_time=3s child_life_time=6s
   ikeme_side right "$TOPO_RIGHT_ADDR" "$TOPO_LEFT_ADDR" "$TOPO_RIGHT_TS" "$TOPO_LEFT_TS" \
     right@ikeme.test left@ikeme.test esp_proposals="$esp"
   A_KIND=ikeme A_NAME=left B_KIND=ikeme B_NAME=right
@@ -373,7 +399,7 @@ ikeme_ikeme_case() {
     check_pass "$tag: SA established"
     ping_start "$seconds"
     watch_rekeys "$tag" "$rekeys" 5 || true
-    # Before left's next rekey (2 s after the last): the algorithms of the current CHILD_SA.
+    # Before left's next rekey (3 s after the last): the algorithms of the current CHILD_SA.
     local algs_l algs_r
     algs_l=$(ikeme_child_get left peer peer algorithms) algs_r=$(ikeme_child_get right peer peer algorithms)
     ping_finish "$tag"
@@ -401,21 +427,16 @@ ikeme_ikeme_case() {
     check "$tag: left alive" side_alive ikeme left
     check "$tag: right alive" side_alive ikeme right
   else
-    check_fail "$tag: SA established"
-    ikeme_dump_logs left
-    ikeme_dump_logs right
+    setup_failed "$tag" ikeme:left ikeme:right
   fi
-  keep_logs "$tag"
-  ikeme_stop left
-  ikeme_stop right
-  topo_destroy
+  close_case "$tag" ikeme:left ikeme:right
 }
 
 if want ikeme-ikeme; then
-  ikeme_ikeme_case "[ikeme-ikeme]" aes128gcm16 3 8
+  ikeme_ikeme_case "[ikeme-ikeme]" aes128gcm16 3 12
 fi
 if want ikeme-pfs; then
-  ikeme_ikeme_case "[ikeme-pfs]" aes128gcm16-x25519 1 4
+  ikeme_ikeme_case "[ikeme-pfs]" aes128gcm16-x25519 1 5
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -426,13 +447,13 @@ if want ikeme-charon; then
   charon_side right right "$TOPO_RIGHT_ADDR" "$TOPO_LEFT_ADDR" "$TOPO_RIGHT_TS" "$TOPO_LEFT_TS" \
     right@ikeme.test left@ikeme.test esp_proposals=aes128gcm16 rekey_time=0 child_rekey_time=1h || true
   ikeme_side left "$TOPO_LEFT_ADDR" "$TOPO_RIGHT_ADDR" "$TOPO_LEFT_TS" "$TOPO_RIGHT_TS" \
-    left@ikeme.test right@ikeme.test esp_proposals=aes128gcm16 child_rekey_time=2s child_life_time=4s
+    left@ikeme.test right@ikeme.test esp_proposals=aes128gcm16 child_rekey_time=3s child_life_time=6s
   A_KIND=ikeme A_NAME=left B_KIND=charon B_NAME=right
   ikeme_start left left || true
   ikeme_ctl left initiate --ike peer --timeout 10 >/dev/null 2>&1 || true
   if ikeme_wait_sa left peer peer 10 && charon_wait_sa right peer peer 5 && start_generations "$tag"; then
     check_pass "$tag: SA established"
-    ping_start 6
+    ping_start 8
     watch_rekeys "$tag" 2 5 || true
     ping_finish "$tag"
     check_no_unknown_spi "$tag" left
@@ -455,14 +476,9 @@ if want ikeme-charon; then
     check "$tag: ikeme alive" side_alive ikeme left
     check "$tag: charon alive" side_alive charon right
   else
-    check_fail "$tag: SA established"
-    ikeme_dump_logs left
-    charon_dump_logs right 2>/dev/null || true
+    setup_failed "$tag" ikeme:left charon:right
   fi
-  keep_logs "$tag"
-  ikeme_stop left
-  charon_stop right
-  topo_destroy
+  close_case "$tag" ikeme:left charon:right
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -521,14 +537,9 @@ if want charon-ikeme; then
     check "$tag: ikeme alive" side_alive ikeme right
     check "$tag: charon alive" side_alive charon left
   else
-    check_fail "$tag: SA established"
-    ikeme_dump_logs right
-    charon_dump_logs left 2>/dev/null || true
+    setup_failed "$tag" ikeme:right charon:left
   fi
-  keep_logs "$tag"
-  ikeme_stop right
-  charon_stop left
-  topo_destroy
+  close_case "$tag" ikeme:right charon:left
 fi
 
 # ike_replaced OLD_SPI: each side lists exactly one ESTABLISHED IKE SA with the same SPIs, not
@@ -592,14 +603,9 @@ if want charon-ike-rekey; then
     check "$tag: ikeme alive" side_alive ikeme right
     check "$tag: charon alive" side_alive charon left
   else
-    check_fail "$tag: SA established"
-    ikeme_dump_logs right
-    charon_dump_logs left 2>/dev/null || true
+    setup_failed "$tag" ikeme:right charon:left
   fi
-  keep_logs "$tag"
-  ikeme_stop right
-  charon_stop left
-  topo_destroy
+  close_case "$tag" ikeme:right charon:left
 fi
 
 check_summary
