@@ -35,16 +35,9 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 
-pre_fail() {
-  echo "FAIL: $1"
-  echo "RESULT: FAIL (precondition: $1)"
-  exit 1
-}
-[[ $EUID -eq 0 ]] || pre_fail "must run as root (network namespaces, TUN devices); not skipping"
-for tool in ip swanctl unshare /usr/bin/python3 /usr/lib/ipsec/charon; do
-  command -v "$tool" >/dev/null 2>&1 || pre_fail "$tool not found (scripts/install-deps.sh)"
-done
-[[ -c /dev/net/tun ]] || pre_fail "/dev/net/tun missing"
+# shellcheck source=lib/preflight.sh
+source "$HERE/lib/preflight.sh"
+ikm_preflight "network namespaces, TUN devices" ip swanctl unshare /usr/bin/python3 /usr/lib/ipsec/charon /dev/net/tun
 
 # shellcheck source=lib/charon.sh
 source "$HERE/lib/charon.sh"

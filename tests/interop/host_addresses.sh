@@ -14,15 +14,9 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 
-pre_fail() {
-  echo "FAIL: $1"
-  echo "RESULT: FAIL (precondition: $1)"
-  exit 1
-}
-[[ $EUID -eq 0 ]] || pre_fail "must run as root (network namespaces); not skipping"
-for tool in ip /usr/bin/python3; do
-  command -v "$tool" >/dev/null 2>&1 || pre_fail "$tool not found"
-done
+# shellcheck source=lib/preflight.sh
+source "$HERE/lib/preflight.sh"
+ikm_preflight "network namespaces" ip /usr/bin/python3
 
 # shellcheck source=lib/ikeme.sh
 source "$HERE/lib/ikeme.sh"

@@ -35,15 +35,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 PKI="$ROOT/tests/data/pki/interop"
 
-pre_fail() {
-  echo "FAIL: $1"
-  echo "RESULT: FAIL (precondition: $1)"
-  exit 1
-}
-[[ $EUID -eq 0 ]] || pre_fail "must run as root (network namespaces, port 500); not skipping"
-for tool in ip nft swanctl unshare /usr/bin/python3 /usr/lib/ipsec/charon; do
-  command -v "$tool" >/dev/null 2>&1 || pre_fail "$tool not found (scripts/install-deps.sh)"
-done
+# shellcheck source=lib/preflight.sh
+source "$HERE/lib/preflight.sh"
+ikm_preflight "network namespaces, port 500" ip nft swanctl unshare /usr/bin/python3 /usr/lib/ipsec/charon
 [[ -f "$PKI/carolLongCert.pem" ]] || pre_fail "test PKI missing in $PKI"
 
 # shellcheck source=lib/charon.sh

@@ -42,15 +42,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 
 # Preconditions, checked before the harness is sourced so that they fail with a clear line.
-pre_fail() {
-  echo "FAIL: $1"
-  echo "RESULT: FAIL (precondition: $1)"
-  exit 1
-}
-[[ $EUID -eq 0 ]] || pre_fail "must run as root (network namespaces, port 500); not skipping"
-for tool in ip nft swanctl unshare /usr/bin/python3 /usr/lib/ipsec/charon; do
-  command -v "$tool" >/dev/null 2>&1 || pre_fail "$tool not found (scripts/install-deps.sh)"
-done
+# shellcheck source=lib/preflight.sh
+source "$HERE/lib/preflight.sh"
+ikm_preflight "network namespaces, port 500" ip nft swanctl unshare /usr/bin/python3 /usr/lib/ipsec/charon
 
 # shellcheck source=lib/charon.sh
 source "$HERE/lib/charon.sh"

@@ -37,12 +37,9 @@ CTL_BIN=${4:-$ROOT/build/release/peer/ctl/ikemectl}
 MEDIATOR_BIN=${5:-$ROOT/build/release/mediator/ikeme-mediator}
 IFS=: read -r K_MED K_ALICE K_BOB <<<"$COMBO"
 
-pre_fail() {
-  echo "FAIL: $1"
-  echo "RESULT: FAIL (precondition: $1)"
-  exit 1
-}
-[[ $EUID -eq 0 ]] || pre_fail "must run as root (network namespaces, port 500); not skipping"
+# shellcheck source=lib/preflight.sh
+source "$HERE/lib/preflight.sh"
+ikm_require_root "network namespaces, port 500"
 for k in "$K_MED" "$K_ALICE" "$K_BOB"; do
   [[ $k == ikeme || $k == charon ]] || pre_fail "unknown kind '$k' in '$COMBO'"
 done

@@ -41,15 +41,9 @@ RECOVERY_BOUND_MS=6000
 # back-off) and the retry (2 s after the failure).
 [[ $K_MED == charon ]] && RECOVERY_BOUND_MS=15000
 
-pre_fail() {
-  echo "FAIL: $1"
-  echo "RESULT: FAIL (precondition: $1)"
-  exit 1
-}
-[[ $EUID -eq 0 ]] || pre_fail "must run as root (network namespaces, port 500); not skipping"
-for tool in ip nft /usr/bin/python3; do
-  command -v "$tool" >/dev/null 2>&1 || pre_fail "$tool not found (scripts/install-deps.sh)"
-done
+# shellcheck source=lib/preflight.sh
+source "$HERE/lib/preflight.sh"
+ikm_preflight "network namespaces, port 500" ip nft /usr/bin/python3
 [[ -x "$PEER_BIN" && -x "$CTL_BIN" && -x "$MEDIATOR_BIN" ]] ||
   pre_fail "build ikeme-peer, ikemectl and ikeme-mediator first"
 if [[ $K_MED == charon ]]; then

@@ -28,15 +28,9 @@ MEDIATOR_BIN=${1:-$ROOT/build/release/mediator/ikeme-mediator}
 CTL_BIN=${2:-$ROOT/build/release/peer/ctl/ikemectl}
 DATA="$ROOT/tests/data/strongswan-p2p"
 
-pre_fail() {
-  echo "FAIL: $1"
-  echo "RESULT: FAIL (precondition: $1)"
-  exit 1
-}
-[[ $EUID -eq 0 ]] || pre_fail "must run as root (network namespaces, port 500); not skipping"
-for tool in ip nft swanctl unshare /usr/bin/python3 /usr/lib/ipsec/charon; do
-  command -v "$tool" >/dev/null 2>&1 || pre_fail "$tool not found (scripts/install-deps.sh)"
-done
+# shellcheck source=lib/preflight.sh
+source "$HERE/lib/preflight.sh"
+ikm_preflight "network namespaces, port 500" ip nft swanctl unshare /usr/bin/python3 /usr/lib/ipsec/charon
 [[ -x "$MEDIATOR_BIN" && -x "$CTL_BIN" ]] || pre_fail "build ikeme-mediator and ikemectl first"
 
 # shellcheck source=lib/charon.sh
